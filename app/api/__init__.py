@@ -1,0 +1,11 @@
+"""HTTP routes: thin, one service call each."""
+
+from fastapi import APIRouter
+
+from app.api import health, organisations
+
+__all__ = ["api_router"]
+
+api_router = APIRouter()
+api_router.include_router(health.router)
+api_router.include_router(organisations.router)

@@ -1,0 +1,119 @@
+"""Routes of the organisation directory."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Path, Query, Response, status
+
+from app.api.payloads import OrganisationOut, OrganisationPage, OrganisationPut, problem_responses
+from app.deps import AdminDep, CallerDep, ClockDep, SessionDep, require_json_body
+from app.domain.identifiers import Gln, Kommunekode
+from app.domain.organisation import Organisation, OrganisationKind
+from app.errors import FieldError, ValidationFailed
+from app.services import directory
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/organisations", tags=["directory"])
+
+GlnPath = Annotated[Gln, Path(description="The organisation's GLN.")]
+
+_ODENSE_KOMMUNE = {
+    "kind": "kommune",
+    "name": "Odense Kommune",
+    "department": "Genoptræning",
+    "municipality_code": "461",
+    "identifier_code": "kommunenummer",
+    "identifier": "461",
+    "accepts": ["GGOP", "XDIS91"],
+    "delivery": "inbox",
+    "street": "Flakhaven 2",
+    "postcode": "5000",
+    "district": "Odense C",
+    "phone": "+4566131372",
+}
+_GP_PRACTICE = {
+    "kind": "almen_praksis",
+    "name": "Lægerne i Hjallese",
+    "department": "Almen Lægehjælp",
+    "identifier_code": "ydernummer",
+    "identifier": "024015",
+    "accepts": ["XDIS91"],
+}
+
+
+@router.get(
+    "",
+    response_model=OrganisationPage,
+    summary="List the directory",
+    responses=problem_responses(401, 422),
+)
+def list_organisations(
+    session: SessionDep,
+    _caller: CallerDep,
+    kind: Annotated[OrganisationKind | None, Query(description="Only this kind.")] = None,
+    municipality_code: Annotated[
+        Kommunekode | None, Query(description="Only organisations in this kommune.")
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(min_length=1, max_length=35, description="Part of the name, any case."),
+    ] = None,
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> OrganisationPage:
+    """Organisations in GLN order, filtered by kind, kommunekode and name."""
+    rows, next_cursor = directory.list_organisations(
+        session, kind=kind, municipality_code=municipality_code, q=q, cursor=cursor, limit=limit
+    )
+    return OrganisationPage(
+        items=[OrganisationOut.model_validate(row) for row in rows], next_cursor=next_cursor
+    )
+
+
+@router.get(
+    "/{gln}",
+    response_model=OrganisationOut,
+    summary="Get one organisation",
+    responses=problem_responses(401, 404, 422),
+)
+def get_organisation(gln: GlnPath, session: SessionDep, _caller: CallerDep) -> OrganisationOut:
+    """One directory entry by GLN."""
+    return OrganisationOut.model_validate(directory.get_organisation(session, gln=gln))
+
+
+@router.put(
+    "/{gln}",
+    response_model=OrganisationOut,
+    summary="Create or update an organisation (admin)",
+    responses={
+        201: {"model": OrganisationOut, "description": "Created."},
+        **problem_responses(401, 403, 409, 413, 415, 422),
+    },
+    dependencies=[Depends(require_json_body)],
+)
+def put_organisation(
+    gln: GlnPath,
+    body: Annotated[
+        OrganisationPut,
+        Body(
+            openapi_examples={
+                "kommune": {"summary": "A kommune's training centre", "value": _ODENSE_KOMMUNE},
+                "gp": {"summary": "A GP practice (XDIS91 only)", "value": _GP_PRACTICE},
+            }
+        ),
+    ],
+    session: SessionDep,
+    _admin: AdminDep,
+    clock: ClockDep,
+    response: Response,
+) -> OrganisationOut:
+    """Creates the organisation (201) or replaces its entry (200). Admin keys only."""
+    if body.gln is not None and body.gln != gln:
+        raise ValidationFailed(
+            [FieldError("gln", "gln_mismatch", "The body's gln differs from the one in the URL.")]
+        )
+    organisation = Organisation(gln=gln, **body.model_dump(exclude={"gln"}))
+    row, created = directory.save_organisation(session, organisation, now=clock.now())
+    if created:
+        response.status_code = status.HTTP_201_CREATED
+    return OrganisationOut.model_validate(row)

@@ -1,0 +1,50 @@
+"""Settings: the one place that reads the environment (prefix `SEKTORBRO_`).
+
+Create a `Settings` once (in the CLI or in a test) and hand it to `create_app`; nothing else
+reads `os.environ`. Imports nothing from `app`.
+"""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+MEBIBYTE = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; every field is documented in README.md."""
+
+    model_config = SettingsConfigDict(env_prefix="SEKTORBRO_", extra="ignore", frozen=True)
+
+    database_url: str = Field(
+        default="sqlite:///./sektorbro.db",
+        description="SQLAlchemy URL. SQLite file (embedded default) or "
+        "postgresql+psycopg://user@host/db (production).",
+    )
+    max_body_bytes: int = Field(
+        default=MEBIBYTE,
+        gt=0,
+        description="Largest request body accepted; larger bodies get 413 before parsing.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Level of the `sektorbro` loggers."
+    )
+    db_pool_size: int = Field(
+        default=10, gt=0, description="Connections kept per process (PostgreSQL)."
+    )
+    # prometheus_client's own variable, read here so that /metrics can aggregate the
+    # workers of `sektorbro serve --workers N` (it sets the variable when N > 1).
+    prometheus_multiproc_dir: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR"),
+        description="Directory shared by worker processes for /metrics.",
+    )
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the store is the embedded SQLite file."""
+        return self.database_url.startswith("sqlite")

@@ -1,0 +1,32 @@
+"""The base of every domain model and payload: strict about unknown fields and about text that
+XML cannot carry, so a bad value is a 422 naming the field, never a 500 from the renderer.
+"""
+
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic_core import PydanticCustomError
+
+__all__ = ["SektorbroModel"]
+
+# XML 1.0 §2.2 (Char): tab, LF and CR are the only control characters allowed.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+class SektorbroModel(BaseModel):
+    """Rejects unknown fields, trims text, and refuses XML-illegal characters."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _reject_xml_illegal_characters(cls, value: Any) -> Any:
+        if isinstance(value, str) and (match := _XML_ILLEGAL.search(value)):
+            raise PydanticCustomError(
+                "xml_illegal_character",
+                "The text contains a control character at position {position} that MedCom "
+                "XML cannot carry.",
+                {"position": match.start()},
+            )
+        return value

@@ -1,0 +1,128 @@
+"""Identifier types used across messages and the directory.
+
+Each is an `Annotated[str, ...]` that normalises its value and raises a `PydanticCustomError`
+with a stable `type` (the "rule" in a 422) and a plain-language message.
+"""
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
+from stdnum import ean
+from stdnum.exceptions import InvalidChecksum
+
+from app.domain.reference import municipalities, regions
+
+__all__ = [
+    "Gln",
+    "Kommunekode",
+    "check_gln",
+    "check_kommunekode",
+    "check_regionskode",
+    "check_sorkode",
+    "check_sygehusafdelingsnummer",
+    "check_ydernummer",
+]
+
+# R46: Christiansø is in DAGI but is not a municipality; its residents need manual routing.
+_CHRISTIANSOE = "411"
+# MedCom `Identifier` is a string of 1-17 characters (formats.md §3.3).
+_ALPHANUMERIC_1_17 = re.compile(r"^[0-9A-Za-z]{1,17}$")
+
+
+def check_gln(value: str) -> str:
+    """A GLN (EAN location number): exactly 13 digits with a valid GS1 check digit (R43)."""
+    if not (value.isascii() and value.isdigit()):
+        raise PydanticCustomError("gln_format", "A GLN consists of digits only.")
+    # stdnum.ean also accepts 8, 12 and 14 digits; a GLN is exactly 13 (R43).
+    if len(value) != 13:
+        raise PydanticCustomError(
+            "gln_length",
+            "A GLN has exactly 13 digits; this one has {length}.",
+            {"length": len(value)},
+        )
+    try:
+        ean.validate(value)
+    except InvalidChecksum:
+        raise PydanticCustomError(
+            "gln_check_digit",
+            "The last digit of a GLN is a GS1 check digit, and it does not match the first "
+            "twelve digits; the number is mistyped.",
+        ) from None
+    return value
+
+
+def check_kommunekode(value: str) -> str:
+    """A kommunekode, written with 3 or 4 digits, stored as the 3-digit GGOP form (R46)."""
+    if not (value.isascii() and value.isdigit() and len(value) in (3, 4)):
+        raise PydanticCustomError(
+            "kommunekode_format",
+            "A kommunekode has 3 digits (e.g. 461), or 4 with a leading zero (0461).",
+        )
+    code = value[-3:] if len(value) == 4 and value[0] == "0" else value
+    if code == _CHRISTIANSOE:
+        raise PydanticCustomError(
+            "kommunekode_christiansoe",
+            "Christiansø (0411) is not a municipality; route its residents manually.",
+        )
+    if code not in municipalities():
+        raise PydanticCustomError(
+            "kommunekode_unknown",
+            "{code} is not the kommunekode of any of the 98 Danish municipalities.",
+            {"code": value},
+        )
+    return code
+
+
+def check_regionskode(value: str) -> str:
+    """A DAGI regionskode, 1081-1085 (R47)."""
+    if value not in regions():
+        raise PydanticCustomError(
+            "regionskode_unknown",
+            "A region is identified by its DAGI code, 1081 to 1085.",
+        )
+    return value
+
+
+def check_ydernummer(value: str) -> str:
+    """A GP practice's ydernummer: 1-6 digits, leading zeros kept (R45)."""
+    if not (value.isascii() and value.isdigit() and 1 <= len(value) <= 6):
+        raise PydanticCustomError("ydernummer_format", "A ydernummer has 1 to 6 digits.")
+    return value
+
+
+def check_sygehusafdelingsnummer(value: str) -> str:
+    """A sygehusafdelingsnummer (SKS hospital department code): letters and digits, 1-17."""
+    if not _ALPHANUMERIC_1_17.match(value):
+        raise PydanticCustomError(
+            "sygehusafdelingsnummer_format",
+            "A sygehusafdelingsnummer has 1 to 17 letters and digits.",
+        )
+    return value
+
+
+def check_sorkode(value: str) -> str:
+    """A SOR id: digits only, at least 11 of them (R44)."""
+    if not (value.isascii() and value.isdigit() and 11 <= len(value) <= 18):
+        raise PydanticCustomError("sorkode_format", "A SOR code has 11 to 18 digits.")
+    return value
+
+
+Gln = Annotated[
+    str,
+    Field(
+        description="GLN / EAN location number: 13 digits with a GS1 check digit.",
+        examples=["5790000121441"],
+    ),
+    AfterValidator(check_gln),
+]
+
+Kommunekode = Annotated[
+    str,
+    Field(
+        description="Kommunekode of one of the 98 municipalities; `0461` is read as `461`.",
+        examples=["461"],
+    ),
+    AfterValidator(check_kommunekode),
+]

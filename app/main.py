@@ -1,0 +1,85 @@
+"""The app factory. Nothing is built at import time: `create_app(settings)` builds the app,
+and its lifespan opens and closes the database engine. Run it with
+`uvicorn --factory app.main:create_app` (what `sektorbro serve` does).
+"""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app import __version__
+from app.api import api_router
+from app.clock import Clock, SystemClock
+from app.config import Settings
+from app.db import make_engine, make_session_factory
+from app.errors import register_exception_handlers
+from app.metrics import HttpMetrics
+from app.middleware import RequestContextMiddleware
+from app.migrate import head_revision
+
+__all__ = ["create_app"]
+
+DESCRIPTION = """
+Sektorbro carries genoptræningsplaner, rehabilitation notices and correspondence letters
+between hospitals, kommuner and GPs, as MedCom XML, and tracks every delivery.
+
+**Authentication.** Every call except `/healthz`, `/readyz` and the documentation needs
+`Authorization: Bearer <API key>`. A key belongs to one organisation (its GLN) or is an admin
+key; create keys with `sektorbro keys create`.
+
+**Errors.** Every error is `application/problem+json` (RFC 9457) with `type`, `title`,
+`status`, `detail`, `instance` and `request_id`. A 422 also lists `errors`, each with the
+`field` (a dotted path such as `patient.cpr`), the `rule` and a plain-language `message`.
+Bodies larger than the configured limit get 413; a body in the wrong media type gets 415.
+"""
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    """Builds the Sektorbro app for these settings (from the environment if not given)."""
+    settings = settings or Settings()
+    _configure_logging(settings)
+    metrics = HttpMetrics(settings.prometheus_multiproc_dir)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+        app.state.engine = engine
+        app.state.session_factory = make_session_factory(engine)
+        app.state.expected_revision = head_revision()
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="Sektorbro",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,
+        openapi_tags=[
+            {"name": "directory", "description": "Who sends and receives, and how."},
+            {"name": "operations", "description": "Health, readiness and metrics."},
+        ],
+    )
+    app.state.settings = settings
+    app.state.clock = clock or SystemClock()
+    app.state.metrics = metrics
+    register_exception_handlers(app)
+    app.add_middleware(
+        RequestContextMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes
+    )
+    app.include_router(api_router)
+    return app
+
+
+def _configure_logging(settings: Settings) -> None:
+    logger = logging.getLogger("sektorbro")
+    logger.setLevel(settings.log_level)
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False

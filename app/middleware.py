@@ -1,0 +1,127 @@
+"""The outermost layer of every request: request id, access log, metrics, and the generic 500.
+
+Pure ASGI (no BaseHTTPMiddleware), so it adds little latency and sees exceptions that no
+handler took. The access log names the route template, never the URL: query strings may carry
+a CPR number (`GET /v1/messages?patient_cpr=`).
+"""
+
+import logging
+import re
+import time
+import traceback
+import uuid
+from typing import Any
+
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.errors import PayloadTooLarge, problem_from_error, problem_response
+from app.metrics import HttpMetrics
+
+__all__ = ["RequestContextMiddleware"]
+
+log = logging.getLogger("sektorbro.http")
+
+# A caller-supplied X-Request-ID is kept only when it is plainly an id.
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, *, metrics: HttpMetrics, max_body_bytes: int) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _request_id(scope)
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_with_request_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_started = True
+                message.setdefault("headers", []).append(
+                    (b"x-request-id", request_id.encode("ascii"))
+                )
+            await send(message)
+
+        try:
+            if _declared_length(scope) > self.max_body_bytes:
+                # Refused before a byte of the body is read. Bodies without Content-Length
+                # are counted as they stream in by FastAPI's max_body_size.
+                response = problem_from_error(Request(scope), PayloadTooLarge(self.max_body_bytes))
+                await response(scope, receive, send_with_request_id)
+            else:
+                await self.app(scope, receive, send_with_request_id)
+        except Exception as exc:
+            _log_unhandled(exc, request_id)
+            if response_started:
+                raise
+            response = problem_response(
+                Request(scope),
+                status=500,
+                code="internal",
+                title="Internal error",
+                detail="Something went wrong on our side. Nothing was stored. Quote the "
+                "request id when you report it.",
+            )
+            await response(scope, receive, send_with_request_id)
+        finally:
+            route = _route_template(scope)
+            seconds = time.perf_counter() - started
+            self.metrics.observe(
+                method=scope["method"], route=route, status=status, seconds=seconds
+            )
+            log.info(
+                "%s %s %d %.1fms request_id=%s",
+                scope["method"],
+                route,
+                status,
+                seconds * 1000,
+                request_id,
+            )
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            candidate: str = value.decode("latin-1")
+            if _REQUEST_ID.match(candidate):
+                return candidate
+    return uuid.uuid4().hex
+
+
+def _declared_length(scope: Scope) -> int:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else 0
+    return 0
+
+
+def _route_template(scope: Scope) -> str:
+    # Starlette's router puts the matched route in the scope; unmatched paths share one label
+    # so that scanners cannot blow up the metric's cardinality.
+    route: Any = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else "unmatched"
+
+
+def _log_unhandled(exc: Exception, request_id: str) -> None:
+    # The exception's message is left out on purpose: it can quote submitted values (pydantic,
+    # database drivers), and those may be CPR numbers or health text. Class and stack suffice
+    # to find the bug; the request id ties it to the caller's report.
+    stack = "".join(traceback.format_tb(exc.__traceback__))
+    log.error(
+        "unhandled %s.%s request_id=%s\n%s",
+        type(exc).__module__,
+        type(exc).__qualname__,
+        request_id,
+        stack,
+    )

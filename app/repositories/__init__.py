@@ -1,0 +1,6 @@
+"""All SQL lives here: one class per aggregate, holding the session it was given."""
+
+from app.repositories.api_keys import ApiKeyRepository
+from app.repositories.organisations import OrganisationRepository
+
+__all__ = ["ApiKeyRepository", "OrganisationRepository"]

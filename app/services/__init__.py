@@ -1,0 +1,1 @@
+"""Use cases. They take a session, call domain, xml and repositories, and never commit."""

@@ -1,0 +1,168 @@
+"""The organisation directory: look up, save one entry, import a whole file."""
+
+import base64
+import binascii
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from app import orm
+from app.domain.directory_file import LineProblem, read_directory_file
+from app.domain.identifiers import check_gln
+from app.domain.organisation import Organisation, OrganisationKind
+from app.errors import Conflict, FieldError, NotFound, ValidationFailed
+from app.repositories import OrganisationRepository
+
+__all__ = [
+    "DirectoryFileRejected",
+    "ImportSummary",
+    "get_organisation",
+    "import_directory",
+    "list_organisations",
+    "save_organisation",
+]
+
+
+class DirectoryFileRejected(ValidationFailed):
+    """The import file has problems; nothing was imported. `field` is `line N.column`."""
+
+    def __init__(self, problems: list[LineProblem]) -> None:
+        self.problems = problems
+        super().__init__(
+            [FieldError(f"line {p.line}.{p.column}", p.rule, p.message) for p in problems],
+            detail=f"The file has {len(problems)} problem(s); nothing was imported.",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummary:
+    created: int
+    updated: int
+    unchanged: int
+
+
+def get_organisation(session: Session, *, gln: str) -> orm.Organisation:
+    """Gets one directory entry."""
+    row = OrganisationRepository(session).get(gln)
+    if row is None:
+        raise NotFound(f"No organisation with GLN {gln} is in the directory.")
+    return row
+
+
+def list_organisations(
+    session: Session,
+    *,
+    kind: OrganisationKind | None,
+    municipality_code: str | None,
+    q: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[orm.Organisation], str | None]:
+    """One page of the directory in GLN order, and the cursor of the next page (or None)."""
+    rows = OrganisationRepository(session).search(
+        kind=kind,
+        municipality_code=municipality_code,
+        name_contains=q,
+        after_gln=_decode_cursor(cursor) if cursor else None,
+        limit=limit + 1,
+    )
+    if len(rows) <= limit:
+        return rows, None
+    return rows[:limit], _encode_cursor(rows[limit - 1].gln)
+
+
+def _encode_cursor(gln: str) -> str:
+    return base64.urlsafe_b64encode(gln.encode("ascii")).decode("ascii").rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> str:
+    try:
+        gln = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+        return check_gln(gln)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise ValidationFailed(
+            [FieldError("cursor", "cursor_invalid", "Use the next_cursor of the previous page.")]
+        ) from None
+
+
+def save_organisation(
+    session: Session, organisation: Organisation, *, now: datetime
+) -> tuple[orm.Organisation, bool]:
+    """Creates or updates a directory entry; returns it and whether it was created."""
+    _check_kommune_is_free(session, [(None, organisation)])
+    repository = OrganisationRepository(session)
+    row = repository.get(organisation.gln)
+    outcome, row = _upsert(repository, row, organisation, now=now)
+    session.flush()
+    return row, outcome == "created"
+
+
+def import_directory(session: Session, text: str, *, now: datetime) -> ImportSummary:
+    """Upserts every organisation in a directory file, or none if any line is bad."""
+    entries, problems = read_directory_file(text)
+    if problems:
+        raise DirectoryFileRejected(problems)
+    _check_kommune_is_free(session, entries)
+    repository = OrganisationRepository(session)
+    existing = repository.get_many(org.gln for _, org in entries)
+    outcomes = Counter(
+        _upsert(repository, existing.get(org.gln), org, now=now)[0] for _, org in entries
+    )
+    session.flush()
+    return ImportSummary(
+        created=outcomes["created"], updated=outcomes["updated"], unchanged=outcomes["unchanged"]
+    )
+
+
+def _check_kommune_is_free(
+    session: Session, entries: list[tuple[int, Organisation]] | list[tuple[None, Organisation]]
+) -> None:
+    """One active kommune per kommunekode: plans are routed by it (sundhedsloven §140)."""
+    wanted = {
+        org.municipality_code: (line, org)
+        for line, org in entries
+        if org.kind == OrganisationKind.KOMMUNE and org.active and org.municipality_code
+    }
+    if not wanted:
+        return
+    incoming = {org.gln for _, org in entries}
+    problems = []
+    for holder in OrganisationRepository(session).active_kommuner(wanted):
+        line, org = wanted[holder.municipality_code or ""]
+        if holder.gln == org.gln or holder.gln in incoming:
+            continue
+        message = (
+            f"{holder.gln} ({holder.name}) is already the active kommune for "
+            f"{holder.municipality_code}; deactivate it first."
+        )
+        if line is None:
+            raise Conflict(message)
+        problems.append(LineProblem(line, "municipality_code", "kommune_taken", message))
+    if problems:
+        raise DirectoryFileRejected(problems)
+
+
+def _upsert(
+    repository: OrganisationRepository,
+    row: orm.Organisation | None,
+    organisation: Organisation,
+    *,
+    now: datetime,
+) -> tuple[str, orm.Organisation]:
+    """Writes the entry onto its row (new if None): "created", "updated" or "unchanged"."""
+    values = organisation.model_dump(mode="json", exclude={"gln", "active"})
+    values["is_active"] = organisation.active
+    values["search_name"] = organisation.name.casefold()
+    if row is None:
+        row = orm.Organisation(gln=organisation.gln, created_at=now, updated_at=now, **values)
+        repository.add(row)
+        return "created", row
+    changed = {k: v for k, v in values.items() if getattr(row, k) != v}
+    if not changed:
+        return "unchanged", row
+    for column, value in changed.items():
+        setattr(row, column, value)
+    row.updated_at = now
+    return "updated", row
