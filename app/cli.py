@@ -1,0 +1,225 @@
+"""The `sektorbro` command: serve, migrate, directory import, keys, demo.
+
+Each command reads the settings from the environment (SEKTORBRO_*), opens the database, and on
+the embedded SQLite default brings its schema up to date first, so a new user needs no extra
+step. A PostgreSQL database is only ever migrated by `sektorbro migrate`.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import uvicorn
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from app import __version__
+from app.clock import SystemClock
+from app.config import Settings
+from app.db import make_engine, make_session_factory
+from app.errors import SektorbroError
+from app.migrate import current_revision, head_revision, upgrade_to_head
+from app.services import api_keys, directory
+from app.services.demo import set_up_demo
+
+__all__ = ["main"]
+
+
+class CliError(Exception):
+    """A failure to report on stderr with a non-zero exit code."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs one `sektorbro` command; returns the exit code."""
+    args = _parser().parse_args(argv)
+    settings = Settings()
+    try:
+        args.run(args, settings)
+    except directory.DirectoryFileRejected as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        for problem in exc.problems:
+            where = f"line {problem.line}" + (f", {problem.column}" if problem.column else "")
+            print(f"  {where}: {problem.message} [{problem.rule}]", file=sys.stderr)
+        return 1
+    except (CliError, SektorbroError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sektorbro", description="Message exchange for cross-sector rehabilitation."
+    )
+    parser.add_argument("--version", action="version", version=f"sektorbro {__version__}")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the HTTP service")
+    _add_listen_options(serve)
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.set_defaults(run=_serve)
+
+    migrate = commands.add_parser("migrate", help="upgrade the database schema to this version")
+    migrate.set_defaults(run=_migrate)
+
+    directory_cmd = commands.add_parser("directory", help="the organisation directory")
+    directory_sub = directory_cmd.add_subparsers(required=True, metavar="ACTION")
+    import_cmd = directory_sub.add_parser("import", help="upsert organisations from a CSV file")
+    import_cmd.add_argument("file", type=Path, help="CSV in the organisations-demo.csv format")
+    import_cmd.set_defaults(run=_import_directory)
+
+    keys = commands.add_parser("keys", help="API keys")
+    keys_sub = keys.add_subparsers(required=True, metavar="ACTION")
+    create = keys_sub.add_parser("create", help="create a key; it is printed on the last line")
+    owner = create.add_mutually_exclusive_group(required=True)
+    owner.add_argument("--org", metavar="GLN", help="the organisation the key acts for")
+    owner.add_argument("--admin", action="store_true", help="an administrator key")
+    create.add_argument("--label", help="a note on what the key is for")
+    create.set_defaults(run=_create_key)
+    revoke = keys_sub.add_parser("revoke", help="revoke a key by its id")
+    revoke.add_argument("key_id")
+    revoke.set_defaults(run=_revoke_key)
+    list_cmd = keys_sub.add_parser("list", help="list keys (ids and owners, never the keys)")
+    list_cmd.set_defaults(run=_list_keys)
+
+    demo = commands.add_parser(
+        "demo", help="set up the demo directory and keys in ./sektorbro.db, then serve"
+    )
+    _add_listen_options(demo)
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def _add_listen_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+
+
+def _display_url(settings: Settings) -> str:
+    return make_url(settings.database_url).render_as_string(hide_password=True)
+
+
+def _open_database(settings: Settings) -> Engine:
+    """The engine, on a schema this version can use (SQLite is upgraded in place)."""
+    engine = make_engine(settings.database_url)
+    if settings.is_sqlite:
+        upgrade_to_head(engine)
+        return engine
+    with engine.connect() as connection:
+        revision = current_revision(connection)
+    if revision != head_revision():
+        engine.dispose()
+        raise CliError(
+            f"the database {_display_url(settings)} is at schema revision "
+            f"{revision or 'none'}, but this version needs {head_revision()}. "
+            f"Run `sektorbro migrate` first."
+        )
+    return engine
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> None:
+    _open_database(settings).dispose()
+    if args.workers > 1 and settings.prometheus_multiproc_dir is None:
+        # prometheus_client aggregates worker processes through files in this directory; the
+        # workers inherit the variable (app/metrics.py).
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="sektorbro-metrics-")
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        # Our own access log (app/middleware.py) names route templates, never query strings,
+        # which may hold CPR numbers.
+        access_log=False,
+        log_level=settings.log_level.lower(),
+    )
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> None:
+    engine = make_engine(settings.database_url)
+    upgrade_to_head(engine)
+    engine.dispose()
+    print(f"{_display_url(settings)} is at schema revision {head_revision()}.")
+
+
+def _import_directory(args: argparse.Namespace, settings: Settings) -> None:
+    try:
+        text = args.file.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise CliError(f"cannot read {args.file}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise CliError(f"{args.file} is not UTF-8 text") from None
+    engine = _open_database(settings)
+    with make_session_factory(engine).begin() as session:
+        summary = directory.import_directory(session, text, now=SystemClock().now())
+    engine.dispose()
+    print(
+        f"Imported {summary.created + summary.updated + summary.unchanged} organisations: "
+        f"{summary.created} created, {summary.updated} updated, {summary.unchanged} unchanged."
+    )
+
+
+def _create_key(args: argparse.Namespace, settings: Settings) -> None:
+    engine = _open_database(settings)
+    with make_session_factory(engine).begin() as session:
+        row, key = api_keys.create_key(
+            session,
+            organisation_gln=None if args.admin else args.org,
+            label=args.label,
+            now=SystemClock().now(),
+        )
+    engine.dispose()
+    owner = "admin" if row.is_admin else f"organisation {row.organisation_gln}"
+    print(f"Created API key {row.key_id} for {owner}. It is shown only now; store it safely.")
+    print(key)
+
+
+def _revoke_key(args: argparse.Namespace, settings: Settings) -> None:
+    engine = _open_database(settings)
+    with make_session_factory(engine).begin() as session:
+        row = api_keys.revoke_key(session, key_id=args.key_id, now=SystemClock().now())
+    engine.dispose()
+    print(f"API key {row.key_id} is revoked (since {row.revoked_at:%Y-%m-%d %H:%M:%S} UTC).")
+
+
+def _list_keys(args: argparse.Namespace, settings: Settings) -> None:
+    engine = _open_database(settings)
+    with make_session_factory(engine).begin() as session:
+        rows = api_keys.list_keys(session)
+    engine.dispose()
+    for row in rows:
+        owner = "admin" if row.is_admin else row.organisation_gln
+        state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
+        print(f"{row.key_id}  {owner:<13}  {state:<18}  {row.label or ''}")
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> None:
+    engine = _open_database(settings)
+    with make_session_factory(engine).begin() as session:
+        setup = set_up_demo(session, now=SystemClock().now())
+    engine.dispose()
+    base = f"http://{args.host}:{args.port}"
+    some_key = setup.organisation_keys[0][1]
+    lines = [
+        f"Sektorbro demo on {_display_url(settings)}",
+        f"Directory: {setup.directory.created} organisations added, "
+        f"{setup.directory.updated} updated, {setup.directory.unchanged} unchanged.",
+        "",
+        "API keys (shown once; earlier demo keys are revoked):",
+        f"  {'admin':<13}  {'':<35}  {setup.admin_key}",
+        *(f"  {org.gln:<13}  {org.name:<35}  {key}" for org, key in setup.organisation_keys),
+        "",
+        "Try:",
+        f"  curl -H 'Authorization: Bearer {some_key}' '{base}/v1/organisations?kind=kommune'",
+        f"  curl -H 'Authorization: Bearer {some_key}' {base}/v1/organisations/5790000121441",
+        f"  curl -H 'Authorization: Bearer {setup.admin_key}' {base}/metrics",
+        f"API documentation: {base}/docs",
+        "",
+    ]
+    print("\n".join(lines), flush=True)
+    args.workers = 1
+    _serve(args, settings)
