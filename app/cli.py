@@ -9,12 +9,14 @@ import argparse
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import uvicorn
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from app import __version__
 from app.clock import SystemClock
@@ -105,11 +107,15 @@ def _display_url(settings: Settings) -> str:
 def _open_database(settings: Settings) -> Engine:
     """The engine, on a schema this version can use (SQLite is upgraded in place)."""
     engine = make_engine(settings.database_url)
-    if settings.is_sqlite:
-        upgrade_to_head(engine)
-        return engine
-    with engine.connect() as connection:
-        revision = current_revision(connection)
+    try:
+        if settings.is_sqlite:
+            upgrade_to_head(engine)
+            return engine
+        with engine.connect() as connection:
+            revision = current_revision(connection)
+    except BaseException:
+        engine.dispose()
+        raise
     if revision != head_revision():
         engine.dispose()
         raise CliError(
@@ -118,6 +124,17 @@ def _open_database(settings: Settings) -> Engine:
             f"Run `sektorbro migrate` first."
         )
     return engine
+
+
+@contextmanager
+def _transaction(settings: Settings) -> Iterator[Session]:
+    """One session in one transaction: committed if the block succeeds, else rolled back."""
+    engine = _open_database(settings)
+    try:
+        with make_session_factory(engine).begin() as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> None:
@@ -141,8 +158,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> None:
     engine = make_engine(settings.database_url)
-    upgrade_to_head(engine)
-    engine.dispose()
+    try:
+        upgrade_to_head(engine)
+    finally:
+        engine.dispose()
     print(f"{_display_url(settings)} is at schema revision {head_revision()}.")
 
 
@@ -153,10 +172,8 @@ def _import_directory(args: argparse.Namespace, settings: Settings) -> None:
         raise CliError(f"cannot read {args.file}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise CliError(f"{args.file} is not UTF-8 text") from None
-    engine = _open_database(settings)
-    with make_session_factory(engine).begin() as session:
+    with _transaction(settings) as session:
         summary = directory.import_directory(session, text, now=SystemClock().now())
-    engine.dispose()
     print(
         f"Imported {summary.created + summary.updated + summary.unchanged} organisations: "
         f"{summary.created} created, {summary.updated} updated, {summary.unchanged} unchanged."
@@ -164,33 +181,27 @@ def _import_directory(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _create_key(args: argparse.Namespace, settings: Settings) -> None:
-    engine = _open_database(settings)
-    with make_session_factory(engine).begin() as session:
+    with _transaction(settings) as session:
         row, key = api_keys.create_key(
             session,
             organisation_gln=None if args.admin else args.org,
             label=args.label,
             now=SystemClock().now(),
         )
-    engine.dispose()
     owner = "admin" if row.is_admin else f"organisation {row.organisation_gln}"
     print(f"Created API key {row.key_id} for {owner}. It is shown only now; store it safely.")
     print(key)
 
 
 def _revoke_key(args: argparse.Namespace, settings: Settings) -> None:
-    engine = _open_database(settings)
-    with make_session_factory(engine).begin() as session:
+    with _transaction(settings) as session:
         row = api_keys.revoke_key(session, key_id=args.key_id, now=SystemClock().now())
-    engine.dispose()
     print(f"API key {row.key_id} is revoked (since {row.revoked_at:%Y-%m-%d %H:%M:%S} UTC).")
 
 
 def _list_keys(args: argparse.Namespace, settings: Settings) -> None:
-    engine = _open_database(settings)
-    with make_session_factory(engine).begin() as session:
+    with _transaction(settings) as session:
         rows = api_keys.list_keys(session)
-    engine.dispose()
     for row in rows:
         owner = "admin" if row.is_admin else row.organisation_gln
         state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
@@ -198,10 +209,8 @@ def _list_keys(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> None:
-    engine = _open_database(settings)
-    with make_session_factory(engine).begin() as session:
+    with _transaction(settings) as session:
         setup = set_up_demo(session, now=SystemClock().now())
-    engine.dispose()
     base = f"http://{args.host}:{args.port}"
     some_key = setup.organisation_keys[0][1]
     lines = [

@@ -105,6 +105,15 @@ def blank_database_url(databases: Databases) -> str:
     return databases.create()
 
 
+@pytest.fixture
+def blank_postgresql_url(tmp_path: Path) -> Iterator[str]:
+    """A new, empty PostgreSQL database, for behaviour that is PostgreSQL's alone."""
+    _require_postgres()
+    factory = Databases("postgresql", tmp_path)
+    yield factory.create()
+    factory.drop_all()
+
+
 @pytest.fixture(scope="session")
 def migrated_engine(databases: Databases) -> Iterator[Engine]:
     """One database per backend and run, at the head revision."""
