@@ -1,0 +1,42 @@
+"""Fixtures of the HTTP tests: keys, and apps with other settings."""
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.clock import FixedClock
+from app.config import Settings
+from app.main import create_app
+from tests.conftest import FROZEN_NOW
+from tests.factories import add_key, bearer
+
+BuildClient = Callable[..., TestClient]
+
+
+@pytest.fixture
+def admin_headers(session: Session) -> dict[str, str]:
+    """The Authorization header of a fresh admin key."""
+    return bearer(add_key(session, gln=None))
+
+
+@pytest.fixture
+def build_client(
+    settings: Settings, session_factory: sessionmaker[Session]
+) -> Iterator[BuildClient]:
+    """Builds a client of an app with these settings (over the test database), as `client` does."""
+    with ExitStack() as stack:
+
+        def build(**overrides: Any) -> TestClient:
+            app = create_app(
+                Settings(database_url=settings.database_url, **overrides),
+                clock=FixedClock(FROZEN_NOW),
+            )
+            test_client = stack.enter_context(TestClient(app, raise_server_exceptions=False))
+            app.state.session_factory = session_factory
+            return test_client
+
+        yield build

@@ -1,0 +1,61 @@
+"""What the API tests share: reading a problem document, and the directory entries they use."""
+
+from typing import Any
+
+from httpx2 import Response
+
+from tests.factories import HJALLESE_GP, organisation_fields
+
+__all__ = [
+    "PROBLEM_JSON",
+    "assert_problem",
+    "gp_fields",
+    "rules_by_field",
+]
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_MEMBERS = {"type", "title", "status", "detail", "instance", "request_id"}
+
+
+def assert_problem(response: Response, status: int, code: str) -> dict[str, Any]:
+    """Checks that `response` is an RFC 9457 problem of this status and code; returns its body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].split(";")[0] == PROBLEM_JSON
+    body: dict[str, Any] = response.json()
+    assert body.keys() >= PROBLEM_MEMBERS
+    assert body["type"] == f"urn:sektorbro:problem:{code}"
+    assert body["status"] == status
+    assert isinstance(body["title"], str)
+    assert body["title"]
+    assert isinstance(body["detail"], str)
+    assert body["detail"]
+    assert body["instance"] == response.request.url.path
+    assert body["request_id"]
+    assert body["request_id"] == response.headers["x-request-id"]
+    return body
+
+
+def rules_by_field(problem: dict[str, Any]) -> dict[str, str]:
+    """The `errors` of a 422 problem as {field: rule}."""
+    return {error["field"]: error["rule"] for error in problem["errors"]}
+
+
+def gp_fields(**overrides: Any) -> dict[str, Any]:
+    """Lægerne i Hjallese, a GP practice that takes letters only."""
+    return organisation_fields(
+        **{
+            "gln": HJALLESE_GP,
+            "kind": "almen_praksis",
+            "name": "Lægerne i Hjallese",
+            "department": "Almen Lægehjælp",
+            "municipality_code": None,
+            "identifier_code": "ydernummer",
+            "identifier": "024015",
+            "accepts": ["XDIS91"],
+            "street": "Hjallesevej 126",
+            "postcode": "5230",
+            "district": "Odense M",
+            "phone": "+4566111111",
+            **overrides,
+        }
+    )
