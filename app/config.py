@@ -7,7 +7,7 @@ reads `os.environ`. Imports nothing from `app`.
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -43,6 +43,21 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR"),
         description="Directory shared by worker processes for /metrics.",
     )
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, url: str) -> str:
+        # psycopg 3 is the PostgreSQL driver we ship; plain postgresql:// would make
+        # SQLAlchemy look for psycopg2.
+        for prefix in ("postgres://", "postgresql://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url.removeprefix(prefix)
+        if not url.startswith(("sqlite://", "postgresql+psycopg://")):
+            raise ValueError(
+                "use a SQLite file (sqlite:///path.db) or PostgreSQL "
+                "(postgresql+psycopg://user@host/db)"
+            )
+        return url
 
     @property
     def is_sqlite(self) -> bool:

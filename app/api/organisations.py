@@ -89,10 +89,12 @@ def get_organisation(gln: GlnPath, session: SessionDep, _caller: CallerDep) -> O
         201: {"model": OrganisationOut, "description": "Created."},
         **problem_responses(401, 403, 409, 413, 415, 422),
     },
-    dependencies=[Depends(require_json_body)],
 )
 def put_organisation(
     gln: GlnPath,
+    # Authentication first: a caller without a key learns nothing about the media type.
+    _admin: AdminDep,
+    _json: Annotated[None, Depends(require_json_body)],
     body: Annotated[
         OrganisationPut,
         Body(
@@ -103,11 +105,14 @@ def put_organisation(
         ),
     ],
     session: SessionDep,
-    _admin: AdminDep,
     clock: ClockDep,
     response: Response,
 ) -> OrganisationOut:
-    """Creates the organisation (201) or replaces its entry (200). Admin keys only."""
+    """Creates the organisation (201) or replaces its entry (200). Admin keys only.
+
+    The body is the organisation as GET returns it, without the read-only `created_at` and
+    `updated_at`; `gln` may be left out (it is in the URL).
+    """
     if body.gln is not None and body.gln != gln:
         raise ValidationFailed(
             [FieldError("gln", "gln_mismatch", "The body's gln differs from the one in the URL.")]
