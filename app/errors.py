@@ -24,6 +24,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 __all__ = [
     "PROBLEM_JSON",
@@ -223,14 +224,30 @@ def _http_error(request: Request, exc: Exception) -> JSONResponse:
     code, title, detail = _HTTP_PROBLEMS.get(
         exc.status_code, ("http_error", str(exc.detail), str(exc.detail))
     )
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
     return problem_response(
         request,
         status=exc.status_code,
         code=code,
         title=title,
         detail=detail.format(method=request.method),
-        headers=exc.headers,
+        headers=headers,
     )
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    # RFC 9110 §15.5.6: a 405 lists every method of the resource. Starlette names only the
+    # methods of the first route that matched the path (here GET of GET/PUT), so ask the
+    # app's own description of its paths.
+    methods: set[str] = set()
+    for template, operations in request.app.openapi()["paths"].items():
+        if compile_path(template)[0].fullmatch(request.url.path):
+            methods |= {method.upper() for method in operations}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
 
 
 def register_exception_handlers(app: FastAPI) -> None:

@@ -6,6 +6,8 @@ and its lifespan opens and closes the database engine. Run it with
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -14,7 +16,7 @@ from app.api import api_router
 from app.clock import Clock, SystemClock
 from app.config import Settings
 from app.db import make_engine, make_session_factory
-from app.errors import register_exception_handlers
+from app.errors import PROBLEM_JSON, register_exception_handlers
 from app.metrics import HttpMetrics
 from app.middleware import RequestContextMiddleware
 from app.migrate import head_revision
@@ -58,7 +60,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        max_body_size=settings.max_body_bytes,
         openapi_tags=[
             {"name": "directory", "description": "Who sends and receives, and how."},
             {"name": "operations", "description": "Health, readiness and metrics."},
@@ -67,12 +68,29 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
     app.state.metrics = metrics
+    app.openapi = partial(_openapi, app)  # type: ignore[method-assign]
     register_exception_handlers(app)
     app.add_middleware(
         RequestContextMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes
     )
     app.include_router(api_router)
     return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's spec, with every error response documented as application/problem+json."""
+    if app.openapi_schema is not None:
+        return app.openapi_schema
+    schema = FastAPI.openapi(app)
+    # FastAPI files a response `model` under the route's media type (application/json);
+    # our errors are sent as application/problem+json (errors.py).
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if status[0] in "45" and "application/json" in content:
+                    content[PROBLEM_JSON] = content.pop("application/json")
+    return schema
 
 
 def _configure_logging(settings: Settings) -> None:

@@ -12,6 +12,7 @@ import traceback
 import uuid
 from typing import Any
 
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,7 +24,7 @@ __all__ = ["RequestContextMiddleware"]
 log = logging.getLogger("sektorbro.http")
 
 # A caller-supplied X-Request-ID is kept only when it is plainly an id.
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class RequestContextMiddleware:
@@ -52,14 +53,26 @@ class RequestContextMiddleware:
                 )
             await send(message)
 
+        received = 0
+
+        async def receive_within_limit() -> Message:
+            # Bodies without Content-Length are counted as they stream in. The 413 surfaces
+            # where the route reads its body and is rendered by errors.py.
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise StarletteHTTPException(413)
+            return message
+
         try:
             if _declared_length(scope) > self.max_body_bytes:
-                # Refused before a byte of the body is read. Bodies without Content-Length
-                # are counted as they stream in by FastAPI's max_body_size.
+                # Refused before a byte of the body is read.
                 response = problem_from_error(Request(scope), PayloadTooLarge(self.max_body_bytes))
                 await response(scope, receive, send_with_request_id)
             else:
-                await self.app(scope, receive, send_with_request_id)
+                await self.app(scope, receive_within_limit, send_with_request_id)
         except Exception as exc:
             _log_unhandled(exc, request_id)
             if response_started:
@@ -93,7 +106,7 @@ def _request_id(scope: Scope) -> str:
     for name, value in scope["headers"]:
         if name == b"x-request-id":
             candidate: str = value.decode("latin-1")
-            if _REQUEST_ID.match(candidate):
+            if _REQUEST_ID.fullmatch(candidate):
                 return candidate
     return uuid.uuid4().hex
 

@@ -93,11 +93,9 @@ _PROBLEM_DESCRIPTIONS = {
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
     """The `responses=` entries documenting these problem statuses in OpenAPI."""
+    # The schema lands under application/json here; app/main.py moves it to
+    # application/problem+json, the media type errors are sent in.
     return {
-        status: {
-            "model": Problem,
-            "description": _PROBLEM_DESCRIPTIONS[status],
-            "content": {"application/problem+json": {}},
-        }
+        status: {"model": Problem, "description": _PROBLEM_DESCRIPTIONS[status]}
         for status in statuses
     }

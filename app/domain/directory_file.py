@@ -6,7 +6,6 @@ one go. Pure: text in, organisations or problems out.
 
 import csv
 from dataclasses import dataclass
-from io import StringIO
 
 from pydantic import ValidationError
 
@@ -44,8 +43,10 @@ class LineProblem:
 
 def read_directory_file(text: str) -> tuple[list[tuple[int, Organisation]], list[LineProblem]]:
     """Parses the file into (line number, organisation) pairs, or the problems it has."""
-    reader = csv.DictReader(StringIO(text.removeprefix("\ufeff"), newline=""))
+    lines = _Lines(text.removeprefix("\ufeff"))
+    reader = csv.DictReader(lines)
     header = reader.fieldnames or []
+    lines.end_record()
     problems = [
         LineProblem(1, column, "column_missing", f"The header lacks the column '{column}'.")
         for column in COLUMNS
@@ -62,9 +63,15 @@ def read_directory_file(text: str) -> tuple[list[tuple[int, Organisation]], list
     first_line_of_gln: dict[str, int] = {}
     kommune_line_of_code: dict[str, int] = {}
     for row in reader:
-        line = reader.line_num
+        line = lines.record_start
+        lines.end_record()
         if None in row:
             problems.append(LineProblem(line, "", "too_many_fields", "The line has extra fields."))
+            continue
+        if None in row.values():
+            # A cut-off line would otherwise blank the address of an existing entry.
+            message = "The line has fewer fields than the header."
+            problems.append(LineProblem(line, "", "too_few_fields", message))
             continue
         try:
             organisation = Organisation.model_validate(_fields(row))
@@ -96,9 +103,39 @@ def read_directory_file(text: str) -> tuple[list[tuple[int, Organisation]], list
     return ([] if problems else organisations), problems
 
 
+class _Lines:
+    """Feeds the CSV reader physical lines and notes where each record starts.
+
+    A quoted field may span lines, and blank lines between records are skipped, so the
+    reader's own `line_num` (the record's last line) is not the line to report.
+    """
+
+    def __init__(self, text: str) -> None:
+        self._lines = enumerate(text.splitlines(keepends=True), start=1)
+        self._in_record = False
+        self.record_start = 0
+
+    def __iter__(self) -> "_Lines":
+        return self
+
+    def __next__(self) -> str:
+        for number, line in self._lines:
+            if not self._in_record:
+                if not line.strip():
+                    continue
+                self.record_start, self._in_record = number, True
+            return line
+        raise StopIteration
+
+    def end_record(self) -> None:
+        """Marks that the reader has finished a record."""
+        self._in_record = False
+
+
 def _fields(row: dict[str, str]) -> dict[str, object]:
     # An empty cell means "not given": the model's default applies.
-    fields: dict[str, object] = {k: v for k, v in row.items() if v and v.strip()}
+    fields: dict[str, object] = {k: v.strip() for k, v in row.items() if v.strip()}
     if "accepts" in fields:
-        fields["accepts"] = [part for part in str(fields["accepts"]).split(";") if part.strip()]
+        parts = (part.strip() for part in str(fields["accepts"]).split(";"))
+        fields["accepts"] = [part for part in parts if part]
     return fields

@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import orm
@@ -93,9 +94,16 @@ def save_organisation(
     """Creates or updates a directory entry; returns it and whether it was created."""
     _check_kommune_is_free(session, [(None, organisation)])
     repository = OrganisationRepository(session)
-    row = repository.get(organisation.gln)
-    outcome, row = _upsert(repository, row, organisation, now=now)
-    session.flush()
+    outcome, row = _upsert(repository, repository.get(organisation.gln), organisation, now=now)
+    try:
+        session.flush()
+    except IntegrityError:
+        # Two requests saved a clashing entry at the same moment; the database's constraints
+        # (primary key, one active kommune per kommunekode) let one through.
+        raise Conflict(
+            "Another change to the directory clashed with this one (same GLN, or a second "
+            "active kommune for the kommunekode). Read the entry again and retry."
+        ) from None
     return row, outcome == "created"
 
 
@@ -107,6 +115,8 @@ def import_directory(session: Session, text: str, *, now: datetime) -> ImportSum
     _check_kommune_is_free(session, entries)
     repository = OrganisationRepository(session)
     existing = repository.get_many(org.gln for _, org in entries)
+    _release_moving_kommune_claims(existing, [org for _, org in entries])
+    session.flush()
     outcomes = Counter(
         _upsert(repository, existing.get(org.gln), org, now=now)[0] for _, org in entries
     )
@@ -142,6 +152,31 @@ def _check_kommune_is_free(
         problems.append(LineProblem(line, "municipality_code", "kommune_taken", message))
     if problems:
         raise DirectoryFileRejected(problems)
+
+
+def _kommune_claim(kind: str, is_active: bool, municipality_code: str | None) -> str | None:
+    return municipality_code if kind == OrganisationKind.KOMMUNE and is_active else None
+
+
+def _release_moving_kommune_claims(
+    existing: dict[str, orm.Organisation], organisations: list[Organisation]
+) -> None:
+    """Clears the kommunekode of every stored kommune whose claim on it changes.
+
+    The unique index on active kommuner is checked row by row as the flush writes them, in no
+    order we control; a file that swaps two kommuner's codes would trip it half-way. Released
+    first, the codes can then be taken in any order.
+    """
+    for organisation in organisations:
+        row = existing.get(organisation.gln)
+        if row is None:
+            continue
+        before = _kommune_claim(row.kind, row.is_active, row.municipality_code)
+        after = _kommune_claim(
+            organisation.kind, organisation.active, organisation.municipality_code
+        )
+        if before is not None and before != after:
+            row.municipality_code = None
 
 
 def _upsert(

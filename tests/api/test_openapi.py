@@ -133,12 +133,6 @@ class TestProblemResponses:
 
         assert "application/problem+json" in responses[status]["content"]
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="QUESTIONABLE: problem_responses() (app/api/payloads.py) gives "
-        "application/problem+json an empty entry and documents the Problem schema under "
-        "application/json, which error responses never use.",
-    )
     def test_the_problem_schema_is_documented_under_problem_json_only(
         self, spec: dict[str, Any]
     ) -> None:

@@ -6,7 +6,6 @@ from importlib import resources
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import orm
@@ -216,12 +215,6 @@ class TestImportDirectory:
         assert get_organisation(session, gln=FORMER_ODENSE_KOMMUNE).is_active is False
         assert get_organisation(session, gln=ODENSE_KOMMUNE).is_active is True
 
-    @pytest.mark.xfail(
-        strict=True,
-        raises=IntegrityError,
-        reason="app bug: the rows are updated one by one in GLN order, so the first update "
-        "collides with uq_organisations_active_kommune before the second frees the code",
-    )
     def test_corrects_two_kommuner_whose_codes_were_swapped(self, session: Session) -> None:
         swapped = (
             demo_text()

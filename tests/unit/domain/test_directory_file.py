@@ -257,11 +257,6 @@ class TestReadDirectoryFile:
 
         assert where(problems) == [(2, "accepts.1", "enum")]
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="app bug: _fields() skips blank parts of `accepts` with part.strip() but keeps "
-        "the spaces in the parts it passes on, and enum values are not trimmed",
-    )
     def test_tolerates_spaces_after_the_accepts_separator(self) -> None:
         organisations, problems = read_directory_file(
             directory_file(organisation_fields(accepts="GGOP; XDIS91"))
@@ -302,12 +297,6 @@ class TestReadDirectoryFile:
         assert organisations == []
         assert where(problems) == [(3, "", "too_many_fields")]
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="app bug: csv.DictReader fills missing trailing fields with None and "
-        "_fields() reads them as 'not given', so a truncated line imports silently (and "
-        "blanks the address of an existing entry)",
-    )
     def test_reports_a_line_with_too_few_fields(self) -> None:
         text = directory_file(organisation_fields())
         truncated = text.rsplit(",", 3)[0] + "\n"  # drops postcode, district and phone
@@ -327,11 +316,6 @@ class TestReadDirectoryFile:
 
         assert where(problems) == [(4, "gln", "gln_length")]
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="app bug: a problem is reported at csv reader.line_num, the LAST physical "
-        "line of a record, so a record with a quoted line break is reported one line late",
-    )
     def test_reports_a_record_with_a_quoted_line_break_at_its_first_line(self) -> None:
         text = directory_file(
             hospital_fields(department="Ortopædkirurgisk\nAfdeling", gln="5790001354146")

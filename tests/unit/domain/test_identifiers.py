@@ -191,11 +191,6 @@ class TestCheckSygehusafdelingsnummer:
             "sygehusafdelingsnummer_format"
         )
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="app bug: the pattern ends in `$`, which re.match lets match before a final "
-        "newline; it needs fullmatch or `\\Z`",
-    )
     def test_rejects_a_trailing_newline(self) -> None:
         assert rule_broken_by(check_sygehusafdelingsnummer, "4202360\n") == (
             "sygehusafdelingsnummer_format"
