@@ -1,5 +1,6 @@
 """Valid objects by default; override what a test is about."""
 
+from importlib import resources
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -13,6 +14,34 @@ from tests.conftest import FROZEN_NOW
 ODENSE_KOMMUNE = "5790000121441"
 ODENSE_HOSPITAL = "5790001354145"
 HJALLESE_GP = "5790009902010"
+ISHOEJ_KOMMUNE = "5790009901839"
+ISHOEJ_GP = "5790009902027"
+# The demo directory shipped with the package, in file order.
+DEMO_GLNS = [
+    "5790001354145",
+    "5790009903017",
+    "5790000121441",
+    "5790009901839",
+    "5790009901877",
+    "5790009907510",
+    "5790009901013",
+    "5790009902010",
+    "5790009902027",
+    "5790000120314",
+    "5790000121526",
+]
+DEMO_KOMMUNER = [
+    "5790000121441",
+    "5790009901839",
+    "5790009901877",
+    "5790009907510",
+    "5790009901013",
+]
+
+
+def demo_directory_text() -> str:
+    """The demo directory file shipped with the package."""
+    return resources.files("app.data").joinpath("organisations-demo.csv").read_text("utf-8")
 
 
 def organisation_fields(**overrides: Any) -> dict[str, Any]:
@@ -47,6 +76,27 @@ def hospital_fields(**overrides: Any) -> dict[str, Any]:
             "municipality_code": None,
             "identifier_code": "sygehusafdelingsnummer",
             "identifier": "4202360",
+            **overrides,
+        }
+    )
+
+
+def gp_fields(**overrides: Any) -> dict[str, Any]:
+    """Lægerne i Hjallese, a GP practice: no kommunekode, a ydernummer, letters only."""
+    return organisation_fields(
+        **{
+            "gln": HJALLESE_GP,
+            "kind": "almen_praksis",
+            "name": "Lægerne i Hjallese",
+            "department": "Almen Lægehjælp",
+            "municipality_code": None,
+            "identifier_code": "ydernummer",
+            "identifier": "024015",
+            "accepts": ["XDIS91"],
+            "street": "Hjallesevej 126",
+            "postcode": "5230",
+            "district": "Odense M",
+            "phone": "+4566111111",
             **overrides,
         }
     )

@@ -2,7 +2,6 @@
 process (serve, demo)."""
 
 import subprocess
-from importlib import resources
 from pathlib import Path
 
 import httpx
@@ -15,12 +14,10 @@ from app.cli import main
 from app.db import make_engine
 from app.migrate import current_revision, head_revision, upgrade_to_head
 from app.services.api_keys import authenticate
-from tests.factories import ODENSE_HOSPITAL, bearer
+from tests.factories import DEMO_GLNS, DEMO_KOMMUNER, ODENSE_HOSPITAL, bearer, demo_directory_text
 from tests.processes import SEKTORBRO, environment, free_port, running
 
-DEMO_CSV = resources.files("app.data").joinpath("organisations-demo.csv").read_text("utf-8")
-DEMO_ORGANISATIONS = 11
-DEMO_KOMMUNER = 5
+DEMO_CSV = demo_directory_text()
 
 
 @pytest.fixture
@@ -70,8 +67,8 @@ class TestDirectoryImport:
         self, migrated_url: str, demo_file: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
         assert main(["directory", "import", str(demo_file)]) == 0
-        assert f"{DEMO_ORGANISATIONS} created" in capsys.readouterr().out
-        assert count_organisations(migrated_url) == DEMO_ORGANISATIONS
+        assert f"{len(DEMO_GLNS)} created" in capsys.readouterr().out
+        assert count_organisations(migrated_url) == len(DEMO_GLNS)
 
     def test_importing_the_same_file_again_changes_nothing(
         self, migrated_url: str, demo_file: Path, capsys: pytest.CaptureFixture[str]
@@ -79,8 +76,8 @@ class TestDirectoryImport:
         main(["directory", "import", str(demo_file)])
         capsys.readouterr()
         assert main(["directory", "import", str(demo_file)]) == 0
-        assert f"0 created, 0 updated, {DEMO_ORGANISATIONS} unchanged" in capsys.readouterr().out
-        assert count_organisations(migrated_url) == DEMO_ORGANISATIONS
+        assert f"0 created, 0 updated, {len(DEMO_GLNS)} unchanged" in capsys.readouterr().out
+        assert count_organisations(migrated_url) == len(DEMO_GLNS)
 
     def test_a_file_with_bad_lines_imports_nothing_and_names_every_bad_line(
         self, migrated_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -241,5 +238,5 @@ class TestDemo:
             )
         assert (tmp_path / "sektorbro.db").exists()
         assert answer.status_code == 200
-        assert len(answer.json()["items"]) == DEMO_KOMMUNER
+        assert len(answer.json()["items"]) == len(DEMO_KOMMUNER)
         assert any(line.strip().startswith("curl") for line in printed)

@@ -4,12 +4,9 @@ from typing import Any
 
 from httpx2 import Response
 
-from tests.factories import HJALLESE_GP, organisation_fields
-
 __all__ = [
     "PROBLEM_JSON",
     "assert_problem",
-    "gp_fields",
     "rules_by_field",
 ]
 
@@ -38,24 +35,3 @@ def assert_problem(response: Response, status: int, code: str) -> dict[str, Any]
 def rules_by_field(problem: dict[str, Any]) -> dict[str, str]:
     """The `errors` of a 422 problem as {field: rule}."""
     return {error["field"]: error["rule"] for error in problem["errors"]}
-
-
-def gp_fields(**overrides: Any) -> dict[str, Any]:
-    """Lægerne i Hjallese, a GP practice that takes letters only."""
-    return organisation_fields(
-        **{
-            "gln": HJALLESE_GP,
-            "kind": "almen_praksis",
-            "name": "Lægerne i Hjallese",
-            "department": "Almen Lægehjælp",
-            "municipality_code": None,
-            "identifier_code": "ydernummer",
-            "identifier": "024015",
-            "accepts": ["XDIS91"],
-            "street": "Hjallesevej 126",
-            "postcode": "5230",
-            "district": "Odense M",
-            "phone": "+4566111111",
-            **overrides,
-        }
-    )

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from app.services.api_keys import create_key, revoke_key
-from tests.api.helpers import assert_problem, gp_fields
+from tests.api.helpers import assert_problem
 from tests.conftest import FROZEN_NOW
 from tests.factories import (
     HJALLESE_GP,
@@ -24,6 +24,7 @@ from tests.factories import (
     add_key,
     add_organisation,
     bearer,
+    gp_fields,
     organisation_fields,
 )
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from stdnum import ean
 
 from app.services.directory import save_organisation
-from tests.api.helpers import assert_problem, gp_fields, rules_by_field
+from tests.api.helpers import assert_problem, rules_by_field
 from tests.conftest import FROZEN_NOW
 from tests.factories import (
     HJALLESE_GP,
@@ -20,6 +20,7 @@ from tests.factories import (
     add_key,
     add_organisation,
     bearer,
+    gp_fields,
     hospital_fields,
     make_organisation,
     organisation_fields,

@@ -2,7 +2,6 @@
 
 import base64
 from datetime import timedelta
-from importlib import resources
 
 import pytest
 from sqlalchemy import func, select
@@ -21,39 +20,20 @@ from app.services.directory import (
 )
 from tests.conftest import FROZEN_NOW
 from tests.factories import (
+    DEMO_GLNS,
+    DEMO_KOMMUNER,
     HJALLESE_GP,
+    ISHOEJ_GP,
+    ISHOEJ_KOMMUNE,
     ODENSE_KOMMUNE,
     add_hospital,
     add_organisation,
+    demo_directory_text,
     make_organisation,
 )
 
 LATER = FROZEN_NOW + timedelta(days=1)
-ISHOEJ_KOMMUNE = "5790009901839"
-ISHOEJ_GP = "5790009902027"
 FORMER_ODENSE_KOMMUNE = "5790009904618"  # not in the demo file
-DEMO_GLNS = sorted(
-    [
-        "5790001354145",
-        "5790009903017",
-        "5790000121441",
-        "5790009901839",
-        "5790009901877",
-        "5790009907510",
-        "5790009901013",
-        "5790009902010",
-        "5790009902027",
-        "5790000120314",
-        "5790000121526",
-    ]
-)
-DEMO_KOMMUNER = sorted(
-    ["5790000121441", "5790009901839", "5790009901877", "5790009907510", "5790009901013"]
-)
-
-
-def demo_text() -> str:
-    return resources.files("app.data").joinpath("organisations-demo.csv").read_text("utf-8")
 
 
 def count_organisations(session: Session) -> int:
@@ -84,18 +64,18 @@ def cursor_for(text: str) -> str:
 
 @pytest.fixture
 def demo_directory(session: Session) -> None:
-    import_directory(session, demo_text(), now=FROZEN_NOW)
+    import_directory(session, demo_directory_text(), now=FROZEN_NOW)
 
 
 class TestImportDirectory:
     def test_creates_every_organisation_of_a_new_directory(self, session: Session) -> None:
-        summary = import_directory(session, demo_text(), now=FROZEN_NOW)
+        summary = import_directory(session, demo_directory_text(), now=FROZEN_NOW)
 
         assert summary == ImportSummary(created=11, updated=0, unchanged=0)
         assert count_organisations(session) == 11
 
     def test_stores_each_line_as_written(self, session: Session) -> None:
-        import_directory(session, demo_text(), now=FROZEN_NOW)
+        import_directory(session, demo_directory_text(), now=FROZEN_NOW)
         session.expire_all()
 
         gp = get_organisation(session, gln=HJALLESE_GP)
@@ -109,17 +89,17 @@ class TestImportDirectory:
         assert (gp.is_active, gp.created_at, gp.updated_at) == (True, FROZEN_NOW, FROZEN_NOW)
 
     def test_reimporting_the_same_file_changes_nothing(self, session: Session) -> None:
-        import_directory(session, demo_text(), now=FROZEN_NOW)
+        import_directory(session, demo_directory_text(), now=FROZEN_NOW)
 
-        summary = import_directory(session, demo_text(), now=LATER)
+        summary = import_directory(session, demo_directory_text(), now=LATER)
 
         assert summary == ImportSummary(created=0, updated=0, unchanged=11)
         session.expire_all()
         assert {row.updated_at for row in session.scalars(select(orm.Organisation))} == {FROZEN_NOW}
 
     def test_updates_only_the_line_that_changed(self, session: Session) -> None:
-        import_directory(session, demo_text(), now=FROZEN_NOW)
-        changed = demo_text().replace("Flakhaven 2", "Flakhaven 4")
+        import_directory(session, demo_directory_text(), now=FROZEN_NOW)
+        changed = demo_directory_text().replace("Flakhaven 2", "Flakhaven 4")
 
         summary = import_directory(session, changed, now=LATER)
 
@@ -136,13 +116,13 @@ class TestImportDirectory:
     def test_adds_new_lines_to_an_existing_directory(self, session: Session) -> None:
         add_organisation(session, phone="+4566000000")
 
-        summary = import_directory(session, demo_text(), now=LATER)
+        summary = import_directory(session, demo_directory_text(), now=LATER)
 
         assert summary == ImportSummary(created=10, updated=1, unchanged=0)
         assert count_organisations(session) == 11
 
     def test_a_bad_file_imports_nothing(self, session: Session) -> None:
-        lines = demo_text().splitlines()
+        lines = demo_directory_text().splitlines()
         lines[11] = lines[11].replace("5790000121526", "5790000121527")
 
         with pytest.raises(DirectoryFileRejected) as caught:
@@ -154,8 +134,10 @@ class TestImportDirectory:
         assert count_organisations(session) == 0
 
     def test_a_bad_file_leaves_the_existing_directory_alone(self, session: Session) -> None:
-        import_directory(session, demo_text(), now=FROZEN_NOW)
-        changed = demo_text().replace("Flakhaven 2", "Flakhaven 4").replace(",024015,", ",abc,")
+        import_directory(session, demo_directory_text(), now=FROZEN_NOW)
+        changed = (
+            demo_directory_text().replace("Flakhaven 2", "Flakhaven 4").replace(",024015,", ",abc,")
+        )
 
         with pytest.raises(DirectoryFileRejected):
             import_directory(session, changed, now=LATER)
@@ -165,7 +147,7 @@ class TestImportDirectory:
         assert (odense.street, odense.updated_at) == ("Flakhaven 2", FROZEN_NOW)
 
     def test_a_rejected_file_names_line_and_column_as_the_field(self, session: Session) -> None:
-        changed = demo_text().replace(",024015,", ",abc,")
+        changed = demo_directory_text().replace(",024015,", ",abc,")
 
         with pytest.raises(DirectoryFileRejected) as caught:
             import_directory(session, changed, now=FROZEN_NOW)
@@ -181,7 +163,7 @@ class TestImportDirectory:
         add_organisation(session, gln=FORMER_ODENSE_KOMMUNE, name="Odense Kommune (gammel)")
 
         with pytest.raises(DirectoryFileRejected) as caught:
-            import_directory(session, demo_text(), now=FROZEN_NOW)
+            import_directory(session, demo_directory_text(), now=FROZEN_NOW)
 
         assert [(p.line, p.column, p.rule) for p in caught.value.problems] == [
             (4, "municipality_code", "kommune_taken")
@@ -192,13 +174,13 @@ class TestImportDirectory:
     def test_an_inactive_kommune_does_not_hold_its_code(self, session: Session) -> None:
         add_organisation(session, gln=FORMER_ODENSE_KOMMUNE, active=False)
 
-        summary = import_directory(session, demo_text(), now=FROZEN_NOW)
+        summary = import_directory(session, demo_directory_text(), now=FROZEN_NOW)
 
         assert summary.created == 11
 
     def test_hands_a_kommune_over_to_a_new_gln_in_one_file(self, session: Session) -> None:
         add_organisation(session, gln=FORMER_ODENSE_KOMMUNE, name="Odense Kommune (gammel)")
-        header, *lines = demo_text().splitlines()
+        header, *lines = demo_directory_text().splitlines()
         handover = "\n".join(
             [
                 f"{header},active",
@@ -217,14 +199,14 @@ class TestImportDirectory:
 
     def test_corrects_two_kommuner_whose_codes_were_swapped(self, session: Session) -> None:
         swapped = (
-            demo_text()
+            demo_directory_text()
             .replace(",183,kommunenummer,183,", ",SWAP,")
             .replace(",187,kommunenummer,187,", ",183,kommunenummer,183,")
             .replace(",SWAP,", ",187,kommunenummer,187,")
         )
         import_directory(session, swapped, now=FROZEN_NOW)
 
-        summary = import_directory(session, demo_text(), now=LATER)
+        summary = import_directory(session, demo_directory_text(), now=LATER)
 
         assert summary == ImportSummary(created=0, updated=2, unchanged=9)
 
@@ -342,13 +324,13 @@ class TestListOrganisations:
     def test_lists_everything_in_gln_order(self, session: Session) -> None:
         rows, next_cursor = search(session)
 
-        assert glns(rows) == DEMO_GLNS
+        assert glns(rows) == sorted(DEMO_GLNS)
         assert next_cursor is None
 
     def test_filters_by_kind(self, session: Session) -> None:
         rows, _ = search(session, kind=OrganisationKind.KOMMUNE)
 
-        assert glns(rows) == DEMO_KOMMUNER
+        assert glns(rows) == sorted(DEMO_KOMMUNER)
 
     def test_filters_by_municipality_code(self, session: Session) -> None:
         rows, _ = search(session, municipality_code="183")
@@ -433,7 +415,7 @@ class TestListOrganisations:
             if cursor is None:
                 break
 
-        assert seen == DEMO_GLNS
+        assert seen == sorted(DEMO_GLNS)
         assert page_sizes == [4, 4, 3]
 
     def test_a_page_that_holds_the_rest_has_no_next_cursor(self, session: Session) -> None:
@@ -447,8 +429,8 @@ class TestListOrganisations:
 
         second, _ = search(session, cursor=cursor, limit=1)
 
-        assert glns(first) == DEMO_GLNS[:1]
-        assert glns(second) == DEMO_GLNS[1:2]
+        assert glns(first) == sorted(DEMO_GLNS)[:1]
+        assert glns(second) == sorted(DEMO_GLNS)[1:2]
 
     def test_pages_keep_the_filters(self, session: Session) -> None:
         seen: list[str] = []
@@ -459,7 +441,7 @@ class TestListOrganisations:
             if cursor is None:
                 break
 
-        assert seen == DEMO_KOMMUNER
+        assert seen == sorted(DEMO_KOMMUNER)
 
     @pytest.mark.parametrize(
         "cursor",

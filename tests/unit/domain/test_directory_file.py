@@ -2,7 +2,6 @@
 
 import csv
 import io
-from importlib import resources
 from typing import Any
 
 import pytest
@@ -10,9 +9,13 @@ import pytest
 from app.domain.directory_file import LineProblem, read_directory_file
 from app.domain.organisation import DeliveryChannel, MessageFormat
 from tests.factories import (
+    DEMO_GLNS,
     HJALLESE_GP,
+    ISHOEJ_KOMMUNE,
     ODENSE_HOSPITAL,
     ODENSE_KOMMUNE,
+    demo_directory_text,
+    gp_fields,
     hospital_fields,
     organisation_fields,
 )
@@ -33,40 +36,6 @@ COLUMNS = (
     "district",
     "phone",
 )
-ISHOEJ_KOMMUNE = "5790009901839"
-DEMO_GLNS = [
-    "5790001354145",
-    "5790009903017",
-    "5790000121441",
-    "5790009901839",
-    "5790009901877",
-    "5790009907510",
-    "5790009901013",
-    "5790009902010",
-    "5790009902027",
-    "5790000120314",
-    "5790000121526",
-]
-
-
-def demo_text() -> str:
-    return resources.files("app.data").joinpath("organisations-demo.csv").read_text("utf-8")
-
-
-def gp_fields(**overrides: Any) -> dict[str, Any]:
-    return organisation_fields(
-        **{
-            "gln": HJALLESE_GP,
-            "kind": "almen_praksis",
-            "name": "Lægerne i Hjallese",
-            "department": "Almen Lægehjælp",
-            "municipality_code": None,
-            "identifier_code": "ydernummer",
-            "identifier": "024015",
-            "accepts": ["XDIS91"],
-            **overrides,
-        }
-    )
 
 
 def _cell(value: Any) -> str:
@@ -94,20 +63,20 @@ def where(problems: list[LineProblem]) -> list[tuple[int, str, str]]:
 
 class TestReadDirectoryFile:
     def test_reads_the_shipped_demo_file(self) -> None:
-        organisations, problems = read_directory_file(demo_text())
+        organisations, problems = read_directory_file(demo_directory_text())
 
         assert problems == []
         assert [line for line, _ in organisations] == list(range(2, 13))
         assert [org.gln for _, org in organisations] == DEMO_GLNS
 
     def test_keeps_the_leading_zeros_of_a_ydernummer(self) -> None:
-        organisations, _ = read_directory_file(demo_text())
+        organisations, _ = read_directory_file(demo_directory_text())
 
         hjallese = dict((org.gln, org) for _, org in organisations)[HJALLESE_GP]
         assert hjallese.identifier == "024015"
 
     def test_tolerates_a_byte_order_mark(self) -> None:
-        organisations, problems = read_directory_file("\ufeff" + demo_text())
+        organisations, problems = read_directory_file("\ufeff" + demo_directory_text())
 
         assert problems == []
         assert [org.gln for _, org in organisations] == DEMO_GLNS
@@ -226,7 +195,7 @@ class TestReadDirectoryFile:
         assert problems == []
         (_, gp) = organisations[0]
         assert (gp.department, gp.street, gp.postcode, gp.phone) == (None, None, None, None)
-        assert gp.district == "Odense C"
+        assert gp.district == "Odense M"
         assert gp.delivery == DeliveryChannel.INBOX
 
     def test_reads_an_empty_required_cell_as_missing(self) -> None:

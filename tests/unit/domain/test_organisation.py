@@ -12,7 +12,13 @@ from app.domain.organisation import (
     Organisation,
     OrganisationKind,
 )
-from tests.factories import ODENSE_KOMMUNE, hospital_fields, make_organisation, organisation_fields
+from tests.factories import (
+    ODENSE_KOMMUNE,
+    gp_fields,
+    hospital_fields,
+    make_organisation,
+    organisation_fields,
+)
 
 Loc = tuple[str | int, ...]
 
@@ -22,23 +28,6 @@ def broken_rules(fields: dict[str, Any]) -> list[tuple[Loc, str]]:
     with pytest.raises(ValidationError) as caught:
         Organisation.model_validate(fields)
     return [(error["loc"], error["type"]) for error in caught.value.errors()]
-
-
-def gp_fields(**overrides: Any) -> dict[str, Any]:
-    """A GP practice: no kommunekode, identified by its ydernummer."""
-    return organisation_fields(
-        **{
-            "gln": "5790009902010",
-            "kind": "almen_praksis",
-            "name": "Lægerne i Hjallese",
-            "department": "Almen Lægehjælp",
-            "municipality_code": None,
-            "identifier_code": "ydernummer",
-            "identifier": "024015",
-            "accepts": ["XDIS91"],
-            **overrides,
-        }
-    )
 
 
 class TestOrganisation:
