@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import PayloadTooLarge, problem_from_error, problem_response
+from app.errors import PayloadTooLarge, SektorbroError, problem_from_error
 from app.metrics import HttpMetrics
 
 __all__ = ["RequestContextMiddleware"]
@@ -77,14 +77,10 @@ class RequestContextMiddleware:
             _log_unhandled(exc, request_id)
             if response_started:
                 raise
-            response = problem_response(
-                Request(scope),
-                status=500,
-                code="internal",
-                title="Internal error",
-                detail="Something went wrong on our side. Nothing was stored. Quote the "
-                "request id when you report it.",
+            unexpected = SektorbroError(
+                "Something went wrong on our side. Quote the request id when you report it."
             )
+            response = problem_from_error(Request(scope), unexpected)
             await response(scope, receive, send_with_request_id)
         finally:
             route = _route_template(scope)
