@@ -10,7 +10,6 @@ import re
 import time
 import traceback
 import uuid
-from typing import Any
 
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
@@ -115,11 +114,15 @@ def _declared_length(scope: Scope) -> int:
 
 
 def _route_template(scope: Scope) -> str:
-    # Starlette's router puts the matched route in the scope; unmatched paths share one label
-    # so that scanners cannot blow up the metric's cardinality.
-    route: Any = scope.get("route")
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) else "unmatched"
+    # The router puts the matched API route in the scope. FastAPI's documentation routes
+    # (/docs, /redoc, /openapi.json) leave only their endpoint there; their paths are fixed.
+    # Unmatched paths share one label so that scanners cannot blow up the cardinality.
+    path = getattr(scope.get("route"), "path", None)
+    if isinstance(path, str):
+        return path
+    if "endpoint" in scope:
+        return str(scope["path"])
+    return "unmatched"
 
 
 def _log_unhandled(exc: Exception, request_id: str) -> None:

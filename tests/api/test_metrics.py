@@ -62,6 +62,14 @@ class TestExposition:
         assert request_count(exposition, route="unmatched", status="404") == 1
         assert SCANNED_PATH not in exposition
 
+    def test_labels_the_documentation_routes_by_their_path(
+        self, client: TestClient, admin_headers: dict[str, str]
+    ) -> None:
+        client.get("/openapi.json")
+        exposition = client.get("/metrics", headers=admin_headers).text
+
+        assert request_count(exposition, route="/openapi.json", status="200") == 1
+
     def test_has_a_latency_histogram_per_route(self, exposition: str) -> None:
         buckets = [
             sample
