@@ -7,6 +7,7 @@ from importlib import resources
 from sqlalchemy.orm import Session
 
 from app import orm
+from app.domain.directory_file import read_directory_file
 from app.repositories import OrganisationRepository
 from app.services.api_keys import create_key, revoke_keys_with_label
 from app.services.directory import ImportSummary, import_directory
@@ -30,7 +31,8 @@ def set_up_demo(session: Session, *, now: datetime) -> DemoSetup:
     summary = import_directory(session, text, now=now)
     revoked = revoke_keys_with_label(session, label=DEMO_LABEL, now=now)
     _, admin_key = create_key(session, organisation_gln=None, label=DEMO_LABEL, now=now)
-    glns = [line.split(",", 1)[0] for line in text.splitlines()[1:] if line]
+    entries, _ = read_directory_file(text)  # the import above has already vetted it
+    glns = [organisation.gln for _, organisation in entries]
     organisations = OrganisationRepository(session).get_many(glns)
     organisation_keys = [
         (
