@@ -38,9 +38,7 @@ __all__ = [
     "SektorbroError",
     "UnsupportedMediaType",
     "ValidationFailed",
-    "field_errors_from_pydantic",
     "problem_from_error",
-    "problem_response",
     "register_exception_handlers",
 ]
 
@@ -138,7 +136,7 @@ def _summary(errors: Sequence[FieldError]) -> str:
     return f"{len(errors)} {noun} with: {fields}."
 
 
-def problem_response(
+def _problem_response(
     request: Request,
     *,
     status: int,
@@ -170,13 +168,11 @@ _PLAIN_MESSAGES = {
 _REQUEST_PARTS = {"body", "query", "path", "header", "cookie"}
 
 
-def field_errors_from_pydantic(
-    errors: Sequence[Any], *, prefix: Sequence[str | int] = ()
-) -> list[FieldError]:
+def _field_errors(errors: Sequence[Any]) -> list[FieldError]:
     """Turns pydantic error dicts into FieldErrors with dotted paths (`patient.cpr`)."""
     result = []
     for error in errors:
-        loc = list(prefix) + list(error["loc"])
+        loc = list(error["loc"])
         if loc and loc[0] in _REQUEST_PARTS:
             loc = loc[1:]
         rule = error["type"]
@@ -193,7 +189,7 @@ def field_errors_from_pydantic(
 def problem_from_error(request: Request, exc: Exception) -> JSONResponse:
     """Renders a SektorbroError as its problem document."""
     assert isinstance(exc, SektorbroError)
-    return problem_response(
+    return _problem_response(
         request,
         status=exc.status_code,
         code=exc.code,
@@ -206,7 +202,7 @@ def problem_from_error(request: Request, exc: Exception) -> JSONResponse:
 
 def _request_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    return problem_from_error(request, ValidationFailed(field_errors_from_pydantic(exc.errors())))
+    return problem_from_error(request, ValidationFailed(_field_errors(exc.errors())))
 
 
 _HTTP_PROBLEMS = {
@@ -227,7 +223,7 @@ def _http_error(request: Request, exc: Exception) -> JSONResponse:
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
         headers["Allow"] = ", ".join(_allowed_methods(request))
-    return problem_response(
+    return _problem_response(
         request,
         status=exc.status_code,
         code=code,

@@ -3,6 +3,7 @@
 import base64
 import binascii
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -95,15 +96,7 @@ def save_organisation(
     _check_kommune_is_free(session, [(None, organisation)])
     repository = OrganisationRepository(session)
     outcome, row = _upsert(repository, repository.get(organisation.gln), organisation, now=now)
-    try:
-        session.flush()
-    except IntegrityError:
-        # Two requests saved a clashing entry at the same moment; the database's constraints
-        # (primary key, one active kommune per kommunekode) let one through.
-        raise Conflict(
-            "Another change to the directory clashed with this one (same GLN, or a second "
-            "active kommune for the kommunekode). Read the entry again and retry."
-        ) from None
+    _flush_or_conflict(session)
     return row, outcome == "created"
 
 
@@ -120,16 +113,31 @@ def import_directory(session: Session, text: str, *, now: datetime) -> ImportSum
     outcomes = Counter(
         _upsert(repository, existing.get(org.gln), org, now=now)[0] for _, org in entries
     )
-    session.flush()
+    _flush_or_conflict(session)
     return ImportSummary(
         created=outcomes["created"], updated=outcomes["updated"], unchanged=outcomes["unchanged"]
     )
 
 
+def _flush_or_conflict(session: Session) -> None:
+    try:
+        session.flush()
+    except IntegrityError:
+        # Another transaction saved a clashing entry at the same moment; the database's
+        # constraints (primary key, one active kommune per kommunekode) let one through.
+        raise Conflict(
+            "Another change to the directory clashed with this one (same GLN, or a second "
+            "active kommune for the kommunekode). Read the entry again and retry."
+        ) from None
+
+
 def _check_kommune_is_free(
-    session: Session, entries: list[tuple[int, Organisation]] | list[tuple[None, Organisation]]
+    session: Session, entries: Sequence[tuple[int | None, Organisation]]
 ) -> None:
-    """One active kommune per kommunekode: plans are routed by it (sundhedsloven §140)."""
+    """One active kommune per kommunekode: plans are routed by it (sundhedsloven §140).
+
+    `entries` carry their file line, or None for a single save (answered with a Conflict).
+    """
     wanted = {
         org.municipality_code: (line, org)
         for line, org in entries

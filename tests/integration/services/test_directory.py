@@ -36,6 +36,19 @@ LATER = FROZEN_NOW + timedelta(days=1)
 FORMER_ODENSE_KOMMUNE = "5790009904618"  # not in the demo file
 
 
+def add_clinic(session: Session, *, gln: str, name: str) -> orm.Organisation:
+    """A private clinic (kind `other`), for name searches."""
+    return add_organisation(
+        session,
+        gln=gln,
+        kind="other",
+        name=name,
+        municipality_code=None,
+        identifier_code="ydernummer",
+        identifier=gln[-6:],
+    )
+
+
 def count_organisations(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(orm.Organisation)) or 0
 
@@ -350,15 +363,7 @@ class TestListOrganisations:
 
     @pytest.mark.parametrize("q", ["Großmann", "GROSSMANN", "grossmann"])
     def test_matches_by_full_case_folding(self, session: Session, q: str) -> None:
-        add_organisation(
-            session,
-            gln="5790009900016",
-            kind="other",
-            name="Fysioterapi Großmann",
-            municipality_code=None,
-            identifier_code="ydernummer",
-            identifier="1",
-        )
+        add_clinic(session, gln="5790009900016", name="Fysioterapi Großmann")
 
         rows, _ = search(session, q=q)
 
@@ -381,24 +386,8 @@ class TestListOrganisations:
     def test_finds_names_with_percent_and_underscore(
         self, session: Session, q: str, name: str
     ) -> None:
-        add_organisation(
-            session,
-            gln="5790009900016",
-            kind="other",
-            name=name,
-            municipality_code=None,
-            identifier_code="ydernummer",
-            identifier="1",
-        )
-        add_organisation(
-            session,
-            gln="5790009900023",
-            kind="other",
-            name="100 Træning Klinik AxB",
-            municipality_code=None,
-            identifier_code="ydernummer",
-            identifier="2",
-        )
+        add_clinic(session, gln="5790009900016", name=name)
+        add_clinic(session, gln="5790009900023", name="100 Træning Klinik AxB")
 
         rows, _ = search(session, q=q)
 
