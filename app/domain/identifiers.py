@@ -5,21 +5,29 @@ with a stable `type` (the "rule" in a 422) and a plain-language message.
 """
 
 import re
+from datetime import date
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, ValidationInfo
 from pydantic_core import PydanticCustomError
 from stdnum import ean
-from stdnum.exceptions import InvalidChecksum
+from stdnum.dk import cpr
+from stdnum.exceptions import InvalidChecksum, InvalidComponent
 
 from app.domain.reference import municipalities, regions
 
 __all__ = [
+    "Cpr",
     "Gln",
+    "IcfCode",
     "Kommunekode",
+    "SksDiagnosisCode",
+    "check_cpr",
     "check_gln",
+    "check_icf_code",
     "check_kommunekode",
     "check_regionskode",
+    "check_sks_diagnosis_code",
     "check_sorkode",
     "check_sygehusafdelingsnummer",
     "check_ydernummer",
@@ -29,6 +37,12 @@ __all__ = [
 _CHRISTIANSOE = "411"
 # MedCom `Identifier` is a string of 1-17 characters (formats.md §3.3).
 _ALPHANUMERIC_1_17 = re.compile(r"[0-9A-Za-z]{1,17}")
+# R48: SKS writes ICD-10 without the dot and with a leading D, plus Danish extra characters.
+_SKS_DIAGNOSIS = re.compile(r"D[A-Z][0-9]{2}[0-9A-Z]{0,4}")
+# R49: a WHO ICF category (component letter, chapter digit, 2-digit second level, optional
+# third and fourth levels), or its SKS form as the GGOP example writes it (`FB799`).
+_ICF_PLAIN = re.compile(r"[bsde][1-9]([0-9]{2}([0-9]{1,2})?)?")
+_ICF_SKS = re.compile(r"F[BSDE][1-9]([0-9]{2}([0-9]{1,2})?)?")
 
 
 def check_gln(value: str) -> str:
@@ -50,6 +64,61 @@ def check_gln(value: str) -> str:
             "The last digit of a GLN is a GS1 check digit, and it does not match the first "
             "twelve digits; the number is mistyped.",
         ) from None
+    return value
+
+
+def check_cpr(value: str, info: ValidationInfo) -> str:
+    """A CPR number (R42): 10 digits, one dash allowed, a real birth date in the past.
+
+    Modulus 11 is not checked: the CPR office has issued numbers without it since 2007.
+    "Today" comes from the validation context (`{"today": date}`) so rules follow the
+    service's clock; stdnum's own check reads the wall clock.
+    """
+    number = value.replace(" ", "")
+    if number.count("-") == 1 and number.index("-") == 6:
+        number = number.replace("-", "")
+    if not (number.isascii() and number.isdigit() and len(number) == 10):
+        raise PydanticCustomError(
+            "cpr_format", "A CPR number has 10 digits, written DDMMYYSSSS or DDMMYY-SSSS."
+        )
+    try:
+        birth_date = cpr.get_birth_date(number)
+    except InvalidComponent:
+        raise PydanticCustomError(
+            "cpr_birth_date",
+            "The first six digits of a CPR number are the birth date (DDMMYY), read with the "
+            "century the seventh digit gives; that date does not exist.",
+        ) from None
+    today = (info.context or {}).get("today") or date.today()
+    if birth_date > today:
+        raise PydanticCustomError(
+            "cpr_birth_date_future",
+            "The birth date in this CPR number (with the century its seventh digit gives) "
+            "lies in the future.",
+        )
+    return number
+
+
+def check_sks_diagnosis_code(value: str) -> str:
+    """An SKS diagnosis code: `D` + ICD-10 without the dot, e.g. `DS720` (R48)."""
+    code = value.upper()
+    if not _SKS_DIAGNOSIS.fullmatch(code):
+        raise PydanticCustomError(
+            "sks_diagnosis_code",
+            "A diagnosis is an SKS code: D followed by the ICD-10 code without the dot, "
+            "e.g. DS720 for S72.0.",
+        )
+    return code
+
+
+def check_icf_code(value: str) -> str:
+    """An ICF category, plain (`b710`, `d450`) or in SKS form (`FB710`) (R49)."""
+    if not (_ICF_PLAIN.fullmatch(value) or _ICF_SKS.fullmatch(value)):
+        raise PydanticCustomError(
+            "icf_code",
+            "An ICF code is a component letter (b, s, d or e) and 1, 3, 4 or 5 digits, e.g. "
+            "b710 or d4551, or the SKS form with F in front, e.g. FB710.",
+        )
     return value
 
 
@@ -124,4 +193,25 @@ Kommunekode = Annotated[
         examples=["461"],
     ),
     AfterValidator(check_kommunekode),
+]
+
+Cpr = Annotated[
+    str,
+    Field(
+        description="CPR number, `DDMMYYSSSS` or `DDMMYY-SSSS`; stored without the dash.",
+        examples=["2512484916"],
+    ),
+    AfterValidator(check_cpr),
+]
+
+SksDiagnosisCode = Annotated[
+    str,
+    Field(description="SKS diagnosis code: `D` + ICD-10 without the dot.", examples=["DS720"]),
+    AfterValidator(check_sks_diagnosis_code),
+]
+
+IcfCode = Annotated[
+    str,
+    Field(description="ICF category, plain (`d450`) or SKS form (`FD450`).", examples=["d450"]),
+    AfterValidator(check_icf_code),
 ]

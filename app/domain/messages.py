@@ -1,0 +1,60 @@
+"""The words of message tracking: message types, delivery roles and delivery statuses (api.md)."""
+
+import hashlib
+import hmac
+import json
+from enum import StrEnum
+from typing import Any
+
+__all__ = [
+    "UNACKNOWLEDGED",
+    "DeliveryRole",
+    "DeliveryStatus",
+    "MessageType",
+    "content_hash",
+    "patient_reference",
+]
+
+
+class MessageType(StrEnum):
+    PLAN = "plan"
+    NOTICE = "notice"
+    LETTER = "letter"
+    RECEIPT = "receipt"
+
+
+class DeliveryRole(StrEnum):
+    PRIMARY = "primary"  # the bopælskommune for a plan
+    GP_COPY = "gp_copy"  # the patient's own GP (GGOP GPCCReceiver)
+    CC = "cc"
+    RESULT_RECEIVER = "result_receiver"  # receives the kommune's notices (GGOP FinalResult)
+
+
+class DeliveryStatus(StrEnum):
+    QUEUED = "queued"
+    AVAILABLE = "available"  # in the receiver's inbox
+    PUSHED = "pushed"
+    FETCHED = "fetched"
+    ACKNOWLEDGED = "acknowledged"  # positive receipt (XCTL03)
+    REJECTED = "rejected"  # negative receipt (XCTL02)
+    FAILED = "failed"
+
+
+# What a receiver still has to deal with: its inbox (at-least-once until acknowledged).
+UNACKNOWLEDGED = (DeliveryStatus.AVAILABLE, DeliveryStatus.FETCHED)
+
+
+def content_hash(body: dict[str, Any]) -> str:
+    """SHA-256 of a message's canonical JSON: equal content, equal hash."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def patient_reference(key: bytes, *, cpr: str | None, alternative_id: str | None) -> str:
+    """A keyed hash (HMAC-SHA256) of the patient's identifier, for indexes and the audit log.
+
+    A plain hash of a CPR number can be reversed by trying all ~4 million birth dates and
+    serial numbers; without the key it cannot.
+    """
+    identifier = f"cpr:{cpr}" if cpr is not None else f"alt:{alternative_id}"
+    return hmac.new(key, identifier.encode("utf-8"), hashlib.sha256).hexdigest()
