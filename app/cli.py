@@ -138,6 +138,11 @@ def _transaction(settings: Settings) -> Iterator[Session]:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> None:
+    if not settings.is_sqlite and settings.uses_development_patient_key:
+        raise CliError(
+            "set SEKTORBRO_PATIENT_HASH_KEY to a secret of your own: on PostgreSQL the "
+            "built-in development key would make CPR hashes guessable."
+        )
     _open_database(settings).dispose()
     if args.workers > 1 and settings.prometheus_multiproc_dir is None:
         # prometheus_client aggregates worker processes through files in this directory; the

@@ -7,12 +7,15 @@ reads `os.environ`. Imports nothing from `app`.
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
 
 MEBIBYTE = 1024 * 1024
+# Good enough for the embedded SQLite default on one machine; `sektorbro serve` refuses it on
+# PostgreSQL, where the key must come from the deployment's secrets.
+DEVELOPMENT_PATIENT_KEY = "sektorbro-development-key-not-for-production"
 
 
 class Settings(BaseSettings):
@@ -36,6 +39,11 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(
         default=10, gt=0, description="Connections kept per process (PostgreSQL)."
     )
+    patient_hash_key: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_PATIENT_KEY),
+        description="Secret key of the keyed hash (HMAC-SHA256) under which CPR numbers are "
+        "indexed and audited. Changing it makes earlier audit entries unsearchable by CPR.",
+    )
     # prometheus_client's own variable, read here so that /metrics can aggregate the
     # workers of `sektorbro serve --workers N` (it sets the variable when N > 1).
     prometheus_multiproc_dir: Path | None = Field(
@@ -58,6 +66,11 @@ class Settings(BaseSettings):
                 "(postgresql+psycopg://user@host/db)"
             )
         return url
+
+    @property
+    def uses_development_patient_key(self) -> bool:
+        """True while the patient hash key is the built-in one."""
+        return self.patient_hash_key.get_secret_value() == DEVELOPMENT_PATIENT_KEY
 
     @property
     def is_sqlite(self) -> bool:

@@ -16,7 +16,7 @@ become a generic 500 in app/middleware.py. Error texts never echo submitted valu
 be a CPR number or health text (DEVELOPERS.md, personal data).
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -38,6 +38,7 @@ __all__ = [
     "SektorbroError",
     "UnsupportedMediaType",
     "ValidationFailed",
+    "field_errors",
     "problem_from_error",
     "register_exception_handlers",
 ]
@@ -168,11 +169,21 @@ _PLAIN_MESSAGES = {
 _REQUEST_PARTS = {"body", "query", "path", "header", "cookie"}
 
 
-def _field_errors(errors: Sequence[Any]) -> list[FieldError]:
-    """Turns pydantic error dicts into FieldErrors with dotted paths (`patient.cpr`)."""
+def _is_union_tag(part: Any) -> bool:
+    return isinstance(part, str) and part.startswith("<") and part.endswith(">")
+
+
+def field_errors(
+    errors: Sequence[Any], locate: Callable[[tuple[str | int, ...]], str] | None = None
+) -> list[FieldError]:
+    """Turns pydantic error dicts into FieldErrors with dotted paths (`patient.cpr`).
+
+    `locate` names a location in the caller's own notation instead (an XPath for XML input).
+    """
     result = []
     for error in errors:
-        loc = list(error["loc"])
+        # Union tags such as `<text>` (app/domain/text.py) are not part of the JSON path.
+        loc = [part for part in error["loc"] if not _is_union_tag(part)]
         if loc and loc[0] in _REQUEST_PARTS:
             loc = loc[1:]
         rule = error["type"]
@@ -180,7 +191,8 @@ def _field_errors(errors: Sequence[Any]) -> list[FieldError]:
             field = "body"
             message = f"The body is not valid JSON: {error['ctx']['error']}."
         else:
-            field = ".".join(str(part) for part in loc) or "body"
+            dotted = ".".join(str(part) for part in loc) or "body"
+            field = locate(tuple(loc)) if locate else dotted
             message = _PLAIN_MESSAGES.get(rule, error["msg"])
         result.append(FieldError(field=field, rule=rule, message=message))
     return result
@@ -202,7 +214,7 @@ def problem_from_error(request: Request, exc: Exception) -> JSONResponse:
 
 def _request_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    return problem_from_error(request, ValidationFailed(_field_errors(exc.errors())))
+    return problem_from_error(request, ValidationFailed(field_errors(exc.errors())))
 
 
 _HTTP_PROBLEMS = {

@@ -20,6 +20,7 @@ from app.errors import PROBLEM_JSON, register_exception_handlers
 from app.metrics import HttpMetrics
 from app.middleware import RequestContextMiddleware
 from app.migrate import head_revision
+from app.xml import XmlRenderer, XsdRegistry
 
 __all__ = ["create_app"]
 
@@ -61,6 +62,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_tags=[
+            {"name": "plans", "description": "Genoptræningsplaner: submit, check, read."},
+            {"name": "inbox", "description": "What a receiver has to fetch and acknowledge."},
+            {"name": "messages", "description": "Tracking of messages and their deliveries."},
             {"name": "directory", "description": "Who sends and receives, and how."},
             {"name": "operations", "description": "Health, readiness and metrics."},
         ],
@@ -68,6 +72,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
     app.state.metrics = metrics
+    # Templates are compiled here once; XSDs once per worker thread, on first use.
+    app.state.xml = XmlRenderer(XsdRegistry())
     app.openapi = partial(_openapi, app)  # type: ignore[method-assign]
     register_exception_handlers(app)
     app.add_middleware(

@@ -4,14 +4,31 @@
 Imported only by repositories, services, `deps`, `main` and migrations.
 """
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, String, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UtcDateTime
 
-__all__ = ["ApiKey", "Organisation"]
+__all__ = ["ApiKey", "AuditEvent", "Delivery", "DeliveryEvent", "Message", "Organisation"]
+
+# SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL gets a bigint identity.
+AutoId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class Organisation(Base):
@@ -26,6 +43,7 @@ class Organisation(Base):
     # and PostgreSQL.
     search_name: Mapped[str] = mapped_column(String(105))
     department: Mapped[str | None] = mapped_column(String(35))
+    unit: Mapped[str | None] = mapped_column(String(35))
     municipality_code: Mapped[str | None] = mapped_column(String(3), index=True)
     identifier_code: Mapped[str] = mapped_column(String(30))
     identifier: Mapped[str] = mapped_column(String(17))
@@ -75,3 +93,94 @@ class ApiKey(Base):
             name="owner",
         ),
     )
+
+
+class Message(Base):
+    """A message as submitted: one plan, notice, letter or receipt, with its deliveries."""
+
+    __tablename__ = "messages"
+
+    message_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    type: Mapped[str] = mapped_column(String(10))
+    sender_gln: Mapped[str] = mapped_column(ForeignKey("organisations.gln"))
+    letter_id: Mapped[str] = mapped_column(String(14))
+    # SHA-256 of the message's canonical JSON: a repeated letter id with the same content is
+    # a duplicate, with other content a conflict (MedCom, domain.md).
+    content_hash: Mapped[str] = mapped_column(String(64))
+    # Keyed hash of the patient's CPR (or alternative id): searchable, never the CPR in clear.
+    patient_ref: Mapped[str] = mapped_column(String(64), index=True)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Plans only: what deadlines and statistics search on.
+    plan_type: Mapped[str | None] = mapped_column(String(20))
+    municipality_code: Mapped[str | None] = mapped_column(String(3))
+    discharge_date: Mapped[date | None] = mapped_column(Date)
+    first_contact_deadline: Mapped[date | None] = mapped_column(Date, index=True)
+
+    deliveries: Mapped[list["Delivery"]] = relationship(
+        lazy="raise", back_populates="message", order_by="Delivery.delivery_id"
+    )
+
+    __table_args__ = (
+        # MedCom: the same letter id from the same sender is the same letter. The constraint,
+        # not a check-then-insert, keeps concurrent copies from both being stored.
+        UniqueConstraint("sender_gln", "letter_id", name="uq_messages_sender_letter"),
+        Index("ix_messages_sender_created", "sender_gln", "created_at"),
+    )
+
+
+class Delivery(Base):
+    """One message to one receiver, in the format that receiver takes."""
+
+    __tablename__ = "deliveries"
+
+    delivery_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    message_id: Mapped[str] = mapped_column(ForeignKey("messages.message_id"), index=True)
+    receiver_gln: Mapped[str] = mapped_column(ForeignKey("organisations.gln"))
+    role: Mapped[str] = mapped_column(String(20))
+    format: Mapped[str] = mapped_column(String(10))
+    # MedCom envelope id (kuvertnummer, 1-14 characters): new for every transmission.
+    envelope_id: Mapped[str] = mapped_column(String(14), unique=True)
+    status: Mapped[str] = mapped_column(String(20))
+    # The rendered document, byte for byte as the receiver gets it (ISO-8859-1).
+    xml: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    message: Mapped[Message] = relationship(lazy="raise", back_populates="deliveries")
+    events: Mapped[list["DeliveryEvent"]] = relationship(
+        lazy="raise", order_by="DeliveryEvent.event_id"
+    )
+
+    __table_args__ = (
+        UniqueConstraint("message_id", "receiver_gln", name="uq_deliveries_message_receiver"),
+        # The inbox: a receiver's deliveries in a status, oldest first.
+        Index("ix_deliveries_inbox", "receiver_gln", "status", "created_at", "delivery_id"),
+    )
+
+
+class DeliveryEvent(Base):
+    """One step in a delivery's status history."""
+
+    __tablename__ = "delivery_events"
+
+    event_id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[str] = mapped_column(ForeignKey("deliveries.delivery_id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AuditEvent(Base):
+    """Who sent or read which patient's message, and when (personal data: the CPR is hashed)."""
+
+    __tablename__ = "audit_events"
+
+    event_id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    actor_key_id: Mapped[str] = mapped_column(String(16))
+    actor_gln: Mapped[str | None] = mapped_column(String(13))
+    message_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    delivery_id: Mapped[str | None] = mapped_column(String(36))
+    patient_ref: Mapped[str | None] = mapped_column(String(64), index=True)
+    request_id: Mapped[str | None] = mapped_column(String(64))

@@ -1,6 +1,10 @@
 """Valid objects by default; override what a test is about."""
 
+import copy
+import json
+from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -16,6 +20,7 @@ ODENSE_HOSPITAL = "5790001354145"
 HJALLESE_GP = "5790009902010"
 ISHOEJ_KOMMUNE = "5790009901839"
 ISHOEJ_GP = "5790009902027"
+OTHER_HOSPITAL = "5790009903017"  # Hvidovre Hospital in the demo directory
 # The demo directory shipped with the package, in file order.
 DEMO_GLNS = [
     "5790001354145",
@@ -51,6 +56,7 @@ def organisation_fields(**overrides: Any) -> dict[str, Any]:
         "kind": "kommune",
         "name": "Odense Kommune",
         "department": "Genoptræning",
+        "unit": None,
         "municipality_code": "461",
         "identifier_code": "kommunenummer",
         "identifier": "461",
@@ -100,6 +106,26 @@ def gp_fields(**overrides: Any) -> dict[str, Any]:
             **overrides,
         }
     )
+
+
+DATA = Path(__file__).parent / "data"
+
+
+@cache
+def _plan_almen() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((DATA / "plan-almen.json").read_text("utf-8"))
+    return loaded
+
+
+def plan_fields(**overrides: Any) -> dict[str, Any]:
+    """The reference plan (shared/examples/plan-almen.json) as JSON, with top-level overrides.
+
+    Odense Universitetshospital writes it for a patient in Odense Kommune (461) whose GP is
+    Lægerne i Hjallese; discharge 2026-11-20, first contact by 2026-11-27.
+    """
+    fields = copy.deepcopy(_plan_almen())
+    fields.update(overrides)
+    return fields
 
 
 def make_organisation(**overrides: Any) -> Organisation:

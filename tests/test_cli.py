@@ -165,8 +165,20 @@ class TestDatabaseBehind:
         capsys: pytest.CaptureFixture[str],
     ) -> None:
         monkeypatch.setenv("SEKTORBRO_DATABASE_URL", blank_postgresql_url)
+        monkeypatch.setenv("SEKTORBRO_PATIENT_HASH_KEY", "a-deployment-secret")
         assert main(["serve", "--port", str(free_port())]) == 1
         assert "Run `sektorbro migrate`" in capsys.readouterr().err
+
+    def test_serve_refuses_postgresql_with_the_development_patient_key(
+        self,
+        blank_postgresql_url: str,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        monkeypatch.setenv("SEKTORBRO_DATABASE_URL", blank_postgresql_url)
+        monkeypatch.delenv("SEKTORBRO_PATIENT_HASH_KEY", raising=False)
+        assert main(["serve", "--port", str(free_port())]) == 1
+        assert "SEKTORBRO_PATIENT_HASH_KEY" in capsys.readouterr().err
 
     def test_commands_migrate_an_embedded_sqlite_database_themselves(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -2,10 +2,13 @@
 
 from fastapi import APIRouter
 
-from app.api import health, organisations
+from app.api import health, inbox, messages, organisations, plans
 
 __all__ = ["api_router"]
 
 api_router = APIRouter()
 api_router.include_router(health.router)
 api_router.include_router(organisations.router)
+api_router.include_router(plans.router)
+api_router.include_router(messages.router)
+api_router.include_router(inbox.router)

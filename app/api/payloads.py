@@ -1,19 +1,37 @@
 """API-only models: response shapes and documentation of the problem format."""
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
 from app.domain.identifiers import Gln
+from app.domain.messages import DeliveryRole
 from app.domain.organisation import OrganisationDetails
+from app.domain.plan import Plan
+from app.errors import FieldError
+
+if TYPE_CHECKING:  # routes hand ORM rows to the `of` constructors; only their shape matters
+    from app import orm
 
 __all__ = [
+    "DeliveryOut",
     "FieldProblem",
+    "InboxItem",
+    "InboxPage",
+    "MessageOut",
+    "MessagePage",
     "OrganisationOut",
     "OrganisationPage",
     "OrganisationPut",
+    "PlanOut",
+    "PlanValidation",
     "Problem",
     "Readiness",
+    "Remark",
+    "RenderedDocumentOut",
+    "StatusChange",
+    "SubmissionOut",
     "problem_responses",
 ]
 
@@ -51,6 +69,7 @@ class OrganisationOut(BaseModel):
     kind: str = Field(examples=["kommune"])
     name: str = Field(examples=["Odense Kommune"])
     department: str | None = Field(examples=["Genoptræning"])
+    unit: str | None = Field(examples=[None])
     municipality_code: str | None = Field(examples=["461"])
     identifier_code: str = Field(examples=["kommunenummer"])
     identifier: str = Field(examples=["461"])
@@ -69,6 +88,181 @@ class OrganisationOut(BaseModel):
 
 class OrganisationPage(BaseModel):
     items: list[OrganisationOut]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
+    )
+
+
+class Remark(BaseModel):
+    """A warning: the message was accepted, but this deserves a look."""
+
+    field: str = Field(examples=["contact_region.ean"])
+    rule: str = Field(examples=["gln_check_digit"])
+    message: str
+
+    @classmethod
+    def of(cls, error: FieldError) -> "Remark":
+        """The remark for a FieldError."""
+        return cls(field=error.field, rule=error.rule, message=error.message)
+
+
+class StatusChange(BaseModel):
+    status: str = Field(examples=["available"])
+    at: datetime
+
+
+class DeliveryOut(BaseModel):
+    delivery_id: str = Field(examples=["0b6f3b8e-5f1c-4d5e-9a53-3f0f2f5b7c11"])
+    receiver_gln: str = Field(examples=["5790000121441"])
+    role: str = Field(description="primary, gp_copy, cc or result_receiver.", examples=["primary"])
+    format: str = Field(description="GGOP or XDIS91.", examples=["GGOP"])
+    envelope_id: str = Field(description="MedCom envelope id of the transmission.")
+    status: str = Field(
+        description="queued, available, pushed, fetched, acknowledged, rejected or failed.",
+        examples=["available"],
+    )
+    status_history: list[StatusChange]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, delivery: "orm.Delivery") -> "DeliveryOut":
+        """The tracking view of a delivery."""
+        return cls(
+            delivery_id=delivery.delivery_id,
+            receiver_gln=delivery.receiver_gln,
+            role=delivery.role,
+            format=delivery.format,
+            envelope_id=delivery.envelope_id,
+            status=delivery.status,
+            status_history=[StatusChange(status=e.status, at=e.at) for e in delivery.events],
+            created_at=delivery.created_at,
+            updated_at=delivery.updated_at,
+        )
+
+
+class MessageOut(BaseModel):
+    """Tracking of one message: the sender sees every delivery, a receiver its own."""
+
+    message_id: str = Field(examples=["5d0c1a52-8a5b-4a59-9f57-2b7f1d3b8f0e"])
+    letter_id: str = Field(examples=["OUH2026112001"])
+    type: str = Field(description="plan, notice, letter or receipt.", examples=["plan"])
+    sender_gln: str = Field(examples=["5790001354145"])
+    created_at: datetime
+    deliveries: list[DeliveryOut]
+    plan_type: str | None = Field(default=None, description="Plans: the plan type.")
+    discharge_date: date | None = Field(default=None, description="Plans: discharge date.")
+    deadline: date | None = Field(
+        default=None, description="Plans: latest day of the kommune's first contact."
+    )
+
+    @classmethod
+    def of(cls, message: "orm.Message", deliveries: "list[orm.Delivery]") -> "MessageOut":
+        """The tracking view of a message with the deliveries the caller may see."""
+        return MessageOut(
+            message_id=message.message_id,
+            letter_id=message.letter_id,
+            type=message.type,
+            sender_gln=message.sender_gln,
+            created_at=message.created_at,
+            deliveries=[DeliveryOut.of(d) for d in sorted(deliveries, key=_delivery_order)],
+            plan_type=message.plan_type,
+            discharge_date=message.discharge_date,
+            deadline=message.first_contact_deadline,
+        )
+
+
+_ROLE_ORDER = {role: i for i, role in enumerate(DeliveryRole)}
+
+
+def _delivery_order(delivery: "orm.Delivery") -> tuple[int, str]:
+    # The primary receiver first, then the copies, the same on every read.
+    return _ROLE_ORDER.get(DeliveryRole(delivery.role), len(_ROLE_ORDER)), delivery.receiver_gln
+
+
+class SubmissionOut(MessageOut):
+    """The answer to a submission: 201 for a new message, 200 for a repeated one."""
+
+    warnings: list[Remark] = Field(
+        description="Accepted, but worth a look: e.g. an informational EAN with a bad check "
+        "digit, or a deadline assumed because the XML did not state one."
+    )
+
+    @classmethod
+    def of_submission(cls, message: "orm.Message", warnings: list[FieldError]) -> "SubmissionOut":
+        """The answer for a stored (or repeated) message: every delivery, and the warnings."""
+        tracking = MessageOut.of(message, list(message.deliveries))
+        return cls(**dict(tracking), warnings=[Remark.of(w) for w in warnings])
+
+
+class MessagePage(BaseModel):
+    items: list[MessageOut]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
+    )
+
+
+class PlanOut(BaseModel):
+    """A plan as submitted, with its message metadata."""
+
+    message_id: str
+    letter_id: str
+    sender_gln: str
+    created_at: datetime
+    plan: Plan
+
+
+class RenderedDocumentOut(BaseModel):
+    receiver_gln: str = Field(examples=["5790000121441"])
+    role: str = Field(examples=["primary"])
+    format: str = Field(examples=["GGOP"])
+    xml: str = Field(description="The document the receiver would get (ISO-8859-1 declared).")
+
+
+class PlanValidation(BaseModel):
+    valid: bool = Field(description="Always true here; an invalid plan answers 422.")
+    documents: list[RenderedDocumentOut]
+    warnings: list[Remark]
+
+
+class InboxItem(BaseModel):
+    delivery_id: str
+    message_id: str
+    type: str = Field(examples=["plan"])
+    sender_gln: str = Field(examples=["5790001354145"])
+    letter_id: str = Field(examples=["OUH2026112001"])
+    envelope_id: str
+    role: str = Field(examples=["primary"])
+    format: str = Field(examples=["GGOP"])
+    status: str = Field(examples=["available"])
+    created_at: datetime
+    xml: str = Field(
+        description="The MedCom document as text. Its declaration names ISO-8859-1, the "
+        "encoding of the original bytes, which `GET /v1/inbox/{delivery_id}` with "
+        "`Accept: application/xml` returns unchanged."
+    )
+
+    @classmethod
+    def of(cls, delivery: "orm.Delivery") -> "InboxItem":
+        """The inbox view of a delivery."""
+        message = delivery.message
+        return cls(
+            delivery_id=delivery.delivery_id,
+            message_id=delivery.message_id,
+            type=message.type,
+            sender_gln=message.sender_gln,
+            letter_id=message.letter_id,
+            envelope_id=delivery.envelope_id,
+            role=delivery.role,
+            format=delivery.format,
+            status=delivery.status,
+            created_at=delivery.created_at,
+            xml=delivery.xml.decode("iso-8859-1"),
+        )
+
+
+class InboxPage(BaseModel):
+    items: list[InboxItem]
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null on the last page."
     )

@@ -28,7 +28,7 @@ COLUMNS = (
     "district",
     "phone",
 )
-OPTIONAL_COLUMNS = ("active",)
+OPTIONAL_COLUMNS = ("unit", "active")
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,6 +79,7 @@ class OrganisationDetails(SektorbroModel):
     department: Name35 | None = Field(
         default=None, description="DepartmentName.", examples=["Genoptræning"]
     )
+    unit: Name35 | None = Field(default=None, description="UnitName.", examples=["Team Syd"])
     municipality_code: Kommunekode | None = Field(
         default=None,
         validate_default=True,

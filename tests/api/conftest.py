@@ -12,7 +12,18 @@ from app.clock import FixedClock
 from app.config import Settings
 from app.main import create_app
 from tests.conftest import FROZEN_NOW
-from tests.factories import add_key, bearer
+from tests.factories import (
+    HJALLESE_GP,
+    ISHOEJ_KOMMUNE,
+    ODENSE_HOSPITAL,
+    ODENSE_KOMMUNE,
+    OTHER_HOSPITAL,
+    add_hospital,
+    add_key,
+    add_organisation,
+    bearer,
+    gp_fields,
+)
 
 BuildClient = Callable[..., TestClient]
 
@@ -40,3 +51,29 @@ def build_client(
             return test_client
 
         yield build
+
+
+@pytest.fixture
+def keys(session: Session) -> dict[str, dict[str, str]]:
+    """Odense Universitetshospital, Odense Kommune, Lægerne i Hjallese, Ishøj Kommune and a
+    second hospital, each with a key."""
+    add_hospital(session)
+    add_hospital(session, gln=OTHER_HOSPITAL, name="Hvidovre Hospital", identifier="1309029")
+    add_organisation(session)
+    add_organisation(session, **gp_fields())
+    add_organisation(
+        session,
+        gln=ISHOEJ_KOMMUNE,
+        name="Ishøj Kommune",
+        municipality_code="183",
+        identifier="183",
+    )
+    return {
+        gln: bearer(add_key(session, gln=gln))
+        for gln in (ODENSE_HOSPITAL, OTHER_HOSPITAL, ODENSE_KOMMUNE, HJALLESE_GP, ISHOEJ_KOMMUNE)
+    }
+
+
+@pytest.fixture
+def hospital(keys: dict[str, dict[str, str]]) -> dict[str, str]:
+    return keys[ODENSE_HOSPITAL]

@@ -2,12 +2,17 @@
 
 from typing import Any
 
+from fastapi.testclient import TestClient
 from httpx2 import Response
+
+from tests.factories import plan_fields
 
 __all__ = [
     "PROBLEM_JSON",
     "assert_problem",
+    "post_plan",
     "rules_by_field",
+    "with_patient",
 ]
 
 PROBLEM_JSON = "application/problem+json"
@@ -35,3 +40,15 @@ def assert_problem(response: Response, status: int, code: str) -> dict[str, Any]
 def rules_by_field(problem: dict[str, Any]) -> dict[str, str]:
     """The `errors` of a 422 problem as {field: rule}."""
     return {error["field"]: error["rule"] for error in problem["errors"]}
+
+
+def post_plan(client: TestClient, headers: dict[str, str], **overrides: Any) -> Response:
+    """POSTs the reference plan with these top-level overrides."""
+    return client.post("/v1/plans", json=plan_fields(**overrides), headers=headers)
+
+
+def with_patient(**changes: Any) -> dict[str, Any]:
+    """The reference plan's patient with these changes."""
+    patient = plan_fields()["patient"]
+    patient.update(changes)
+    return patient

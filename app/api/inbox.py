@@ -1,0 +1,58 @@
+"""Routes of the receiver's inbox: poll, and fetch one delivery."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from app.api.payloads import InboxItem, InboxPage, problem_responses
+from app.deps import ContextDep, SessionDep, wants_xml
+from app.services import inbox
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/inbox", tags=["inbox"])
+
+
+@router.get(
+    "",
+    response_model=InboxPage,
+    summary="Poll your inbox",
+    responses=problem_responses(401, 422),
+)
+def list_inbox(
+    ctx: ContextDep,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
+    wait: Annotated[
+        float,
+        Query(ge=0, le=30, description="Seconds to wait for a delivery when there is none."),
+    ] = 0,
+) -> InboxPage:
+    """Deliveries not yet acknowledged, oldest first, with the XML inline. Polling again
+    returns the same deliveries until they are acknowledged (at-least-once)."""
+    page, next_cursor = inbox.list_inbox(session, ctx, cursor=cursor, limit=limit, wait=wait)
+    return InboxPage(items=[InboxItem.of(d) for d in page], next_cursor=next_cursor)
+
+
+@router.get(
+    "/{delivery_id}",
+    response_model=InboxItem,
+    summary="Fetch one delivery",
+    responses={
+        200: {
+            "content": {"application/xml": {"schema": {"type": "string"}}},
+            "description": "The delivery; with `Accept: application/xml` the MedCom document "
+            "byte for byte (ISO-8859-1).",
+        },
+        **problem_responses(401, 404),
+    },
+)
+def fetch_delivery(
+    delivery_id: str, request: Request, ctx: ContextDep, session: SessionDep
+) -> InboxItem | Response:
+    """One delivery of the caller's; marks it `fetched`."""
+    delivery = inbox.fetch_delivery(session, ctx, delivery_id=delivery_id)
+    if wants_xml(request):
+        return Response(delivery.xml, media_type="application/xml; charset=ISO-8859-1")
+    return InboxItem.of(delivery)

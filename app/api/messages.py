@@ -1,0 +1,71 @@
+"""Routes for tracking: one message and its deliveries, and the caller's messages."""
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.api.payloads import MessageOut, MessagePage, problem_responses
+from app.deps import ContextDep, SessionDep
+from app.domain.messages import DeliveryStatus, MessageType
+from app.services import messages
+from app.services.messages import Direction
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/messages", tags=["messages"])
+
+
+@router.get(
+    "",
+    response_model=MessagePage,
+    summary="List your messages",
+    responses=problem_responses(401, 422),
+)
+def list_messages(
+    ctx: ContextDep,
+    session: SessionDep,
+    direction: Annotated[Direction | None, Query(description="Sent or received only.")] = None,
+    type: Annotated[MessageType | None, Query(description="Only this message type.")] = None,
+    status: Annotated[
+        DeliveryStatus | None,
+        Query(description="Only messages with a delivery (of yours, if received) in it."),
+    ] = None,
+    patient_cpr: Annotated[
+        str | None,
+        Query(
+            description="Only this patient's messages. The search is audited; the number is "
+            "never logged."
+        ),
+    ] = None,
+    since: Annotated[datetime | None, Query(description="Created at or after.")] = None,
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> MessagePage:
+    """Messages the caller sent or received, newest first."""
+    page, next_cursor = messages.list_messages(
+        session,
+        ctx,
+        direction=direction,
+        type=type,
+        status=status,
+        patient_cpr=patient_cpr,
+        since=since,
+        cursor=cursor,
+        limit=limit,
+    )
+    return MessagePage(
+        items=[MessageOut.of(t.message, t.deliveries) for t in page], next_cursor=next_cursor
+    )
+
+
+@router.get(
+    "/{message_id}",
+    response_model=MessageOut,
+    summary="Track a message",
+    responses=problem_responses(401, 404),
+)
+def get_message(message_id: str, ctx: ContextDep, session: SessionDep) -> MessageOut:
+    """The message and its deliveries with their status history."""
+    tracked = messages.get_message(session, ctx, message_id=message_id)
+    return MessageOut.of(tracked.message, tracked.deliveries)

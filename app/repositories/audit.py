@@ -1,0 +1,18 @@
+"""SQL for the audit log: append only."""
+
+from collections.abc import Iterable
+
+from sqlalchemy.orm import Session
+
+from app import orm
+
+__all__ = ["AuditRepository"]
+
+
+class AuditRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add_all(self, events: Iterable[orm.AuditEvent]) -> None:
+        """Appends events to the log."""
+        self.session.add_all(list(events))

@@ -1,0 +1,134 @@
+"""SQL for messages, their deliveries and the deliveries' status history."""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Select, and_, exists, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from app import orm
+
+__all__ = ["DeliveryRepository", "MessageRepository"]
+
+
+class MessageRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, message_id: str) -> orm.Message | None:
+        """Gets a message with its deliveries and their history."""
+        return self.session.scalars(
+            _with_deliveries(select(orm.Message)).where(orm.Message.message_id == message_id)
+        ).one_or_none()
+
+    def get_by_letter(self, *, sender_gln: str, letter_id: str) -> orm.Message | None:
+        """Gets the message a sender sent under a letter id (MedCom's duplicate key)."""
+        return self.session.scalars(
+            _with_deliveries(select(orm.Message)).where(
+                orm.Message.sender_gln == sender_gln, orm.Message.letter_id == letter_id
+            )
+        ).one_or_none()
+
+    def add(self, message: orm.Message) -> None:
+        """Adds a new message (with its deliveries and events) to the session."""
+        self.session.add(message)
+
+    def list_for(
+        self,
+        gln: str,
+        *,
+        sent: bool,
+        received: bool,
+        type: str | None = None,
+        delivery_status: str | None = None,
+        patient_ref: str | None = None,
+        since: datetime | None = None,
+        before: tuple[datetime, str] | None = None,
+        limit: int,
+    ) -> list[orm.Message]:
+        """Messages `gln` sent or received, newest first, before the keyset `before`."""
+        own_delivery = and_(
+            orm.Delivery.message_id == orm.Message.message_id, orm.Delivery.receiver_gln == gln
+        )
+        any_delivery = orm.Delivery.message_id == orm.Message.message_id
+        if delivery_status is not None:
+            own_delivery = and_(own_delivery, orm.Delivery.status == delivery_status)
+            any_delivery = and_(any_delivery, orm.Delivery.status == delivery_status)
+        sides = []
+        if sent:
+            is_sender = orm.Message.sender_gln == gln
+            sides.append(
+                and_(is_sender, exists().where(any_delivery))
+                if delivery_status is not None
+                else is_sender
+            )
+        if received:
+            sides.append(exists().where(own_delivery))
+        query = (
+            _with_deliveries(select(orm.Message))
+            .where(or_(*sides))
+            .order_by(orm.Message.created_at.desc(), orm.Message.message_id.desc())
+            .limit(limit)
+        )
+        if type is not None:
+            query = query.where(orm.Message.type == type)
+        if patient_ref is not None:
+            query = query.where(orm.Message.patient_ref == patient_ref)
+        if since is not None:
+            query = query.where(orm.Message.created_at >= since)
+        if before is not None:
+            at, message_id = before
+            query = query.where(
+                or_(
+                    orm.Message.created_at < at,
+                    and_(orm.Message.created_at == at, orm.Message.message_id < message_id),
+                )
+            )
+        return list(self.session.scalars(query))
+
+
+class DeliveryRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, delivery_id: str) -> orm.Delivery | None:
+        """Gets a delivery with its message and history."""
+        return self.session.scalars(
+            select(orm.Delivery)
+            .options(selectinload(orm.Delivery.message), selectinload(orm.Delivery.events))
+            .where(orm.Delivery.delivery_id == delivery_id)
+        ).one_or_none()
+
+    def inbox(
+        self,
+        receiver_gln: str,
+        *,
+        statuses: Sequence[str],
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[orm.Delivery]:
+        """A receiver's deliveries in these statuses, oldest first, after the keyset `after`."""
+        query = (
+            select(orm.Delivery)
+            .options(selectinload(orm.Delivery.message))
+            .where(orm.Delivery.receiver_gln == receiver_gln, orm.Delivery.status.in_(statuses))
+            .order_by(orm.Delivery.created_at, orm.Delivery.delivery_id)
+            .limit(limit)
+        )
+        if after is not None:
+            at, delivery_id = after
+            query = query.where(
+                or_(
+                    orm.Delivery.created_at > at,
+                    and_(orm.Delivery.created_at == at, orm.Delivery.delivery_id > delivery_id),
+                )
+            )
+        return list(self.session.scalars(query))
+
+    def add_event(self, event: orm.DeliveryEvent) -> None:
+        """Adds a status change to the session."""
+        self.session.add(event)
+
+
+def _with_deliveries(query: Select[orm.Message]) -> Select[orm.Message]:
+    return query.options(selectinload(orm.Message.deliveries).selectinload(orm.Delivery.events))

@@ -1,0 +1,48 @@
+"""The audit log: every send and every read of patient data, by whom and when.
+
+The patient is recorded as a keyed hash (app/domain/messages.py), never the CPR in clear.
+"""
+
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session
+
+from app import orm
+from app.repositories import AuditRepository
+from app.services.context import RequestContext
+
+__all__ = ["record"]
+
+
+def record(
+    session: Session,
+    ctx: RequestContext,
+    action: str,
+    *,
+    messages: Sequence[orm.Message] = (),
+    deliveries: Sequence[tuple[orm.Message, orm.Delivery]] = (),
+    patient_ref: str | None = None,
+) -> None:
+    """Writes one audit event per message or (message, delivery) read, or one with only a
+    patient."""
+    targets: list[tuple[str | None, str | None, str | None]] = [
+        (message.message_id, None, message.patient_ref) for message in messages
+    ] + [
+        (message.message_id, delivery.delivery_id, message.patient_ref)
+        for message, delivery in deliveries
+    ]
+    if not targets:
+        targets = [(None, None, patient_ref)]
+    AuditRepository(session).add_all(
+        orm.AuditEvent(
+            at=ctx.now,
+            action=action,
+            actor_key_id=ctx.caller.key_id,
+            actor_gln=ctx.caller.organisation_gln,
+            message_id=message_id,
+            delivery_id=delivery_id,
+            patient_ref=ref,
+            request_id=ctx.request_id,
+        )
+        for message_id, delivery_id, ref in targets
+    )

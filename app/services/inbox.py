@@ -1,0 +1,73 @@
+"""The receiver's inbox: deliveries not yet acknowledged, oldest first (at-least-once).
+
+Polling returns the same deliveries until they are acknowledged; fetching one marks it
+`fetched`. Every delivery handed out is audited, since it carries the patient's data.
+"""
+
+import time
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
+
+from app import orm
+from app.domain.messages import UNACKNOWLEDGED, DeliveryStatus
+from app.errors import NotFound
+from app.repositories import DeliveryRepository
+from app.services import audit
+from app.services.context import RequestContext
+from app.services.cursors import decode_keyset, encode_keyset
+
+__all__ = ["fetch_delivery", "list_inbox"]
+
+# How often a long poll (`wait`) looks again; each look is one indexed query.
+POLL_INTERVAL_SECONDS = 0.25
+
+
+def list_inbox(
+    session: Session,
+    ctx: RequestContext,
+    *,
+    cursor: str | None,
+    limit: int,
+    wait: float = 0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[list[orm.Delivery], str | None]:
+    """A page of the caller's unacknowledged deliveries and the next cursor (or None).
+
+    With `wait`, an empty inbox is looked at again until something arrives or `wait`
+    seconds have passed (long polling).
+    """
+    gln = ctx.caller.organisation_gln
+    if gln is None:
+        return [], None
+    after = decode_keyset(cursor) if cursor else None
+    repository = DeliveryRepository(session)
+    deadline = time.monotonic() + wait
+    while True:
+        rows = repository.inbox(gln, statuses=UNACKNOWLEDGED, after=after, limit=limit + 1)
+        if rows or time.monotonic() >= deadline:
+            break
+        # End the read transaction while waiting: on SQLite it holds the write lock, and on
+        # PostgreSQL a new statement then sees what other transactions committed meanwhile.
+        session.rollback()
+        sleep(POLL_INTERVAL_SECONDS)
+    page = rows[:limit]
+    if page:
+        audit.record(session, ctx, "inbox.listed", deliveries=[(d.message, d) for d in page])
+    if len(rows) <= limit:
+        return page, None
+    last = page[-1]
+    return page, encode_keyset(last.created_at, last.delivery_id)
+
+
+def fetch_delivery(session: Session, ctx: RequestContext, *, delivery_id: str) -> orm.Delivery:
+    """One of the caller's deliveries; an available one becomes `fetched`."""
+    delivery = DeliveryRepository(session).get(delivery_id)
+    if delivery is None or delivery.receiver_gln != ctx.caller.organisation_gln:
+        raise NotFound("No delivery with this delivery_id is in your inbox.")
+    if delivery.status == DeliveryStatus.AVAILABLE:
+        delivery.status = DeliveryStatus.FETCHED
+        delivery.updated_at = ctx.now
+        delivery.events.append(orm.DeliveryEvent(status=DeliveryStatus.FETCHED, at=ctx.now))
+    audit.record(session, ctx, "delivery.fetched", deliveries=[(delivery.message, delivery)])
+    return delivery

@@ -1,0 +1,327 @@
+"""Genoptræningsplaner: read one from JSON or GGOP XML, check it, route it, render one document
+per receiver, and store the message with its deliveries, all in the caller's transaction.
+
+A plan may only be sent in the caller's own name, and only by a hospital (sundhedsloven §84:
+the region's hospitals write the plans).
+"""
+
+import logging
+import secrets
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app import orm
+from app.domain.messages import (
+    DeliveryRole,
+    DeliveryStatus,
+    MessageType,
+    content_hash,
+    patient_reference,
+)
+from app.domain.organisation import MessageFormat, OrganisationKind
+from app.domain.plan import Plan
+from app.domain.rules import plan_warnings
+from app.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed, field_errors
+from app.repositories import MessageRepository, OrganisationRepository
+from app.services import audit
+from app.services.context import RequestContext
+from app.services.messages import is_party
+from app.services.routing import PlanRouting, Route, route_plan
+from app.xml.parse import parse_ggop, xpath_for
+from app.xml.render import Envelope, Party, PlanParties, PlanTooLongForXdis91, XmlRenderer
+
+__all__ = [
+    "PlanInput",
+    "PlanSubmission",
+    "RenderedDocument",
+    "get_plan",
+    "plan_document",
+    "read_plan_json",
+    "read_plan_xml",
+    "submit_plan",
+    "validate_plan",
+]
+
+logger = logging.getLogger("sektorbro.plans")
+
+
+@dataclass(frozen=True, slots=True)
+class PlanInput:
+    """A plan read from the body, the remarks made while reading it, and how to name a field
+    in the caller's own notation (dotted JSON path, or XPath for XML input)."""
+
+    plan: Plan
+    warnings: list[FieldError]
+    locate: Callable[[str], str]
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedDocument:
+    route: Route
+    envelope: Envelope
+    xml: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class PlanSubmission:
+    message: orm.Message
+    created: bool
+    warnings: list[FieldError]
+
+
+def read_plan_json(body: bytes, *, today: date) -> PlanInput:
+    """Reads a JSON plan; a 422 names every broken rule by its dotted path."""
+    try:
+        plan = Plan.model_validate_json(body, context={"today": today})
+    except ValidationError as exc:
+        raise ValidationFailed(field_errors(exc.errors(include_url=False))) from None
+    if plan.function_before_admission is None:
+        # R7a: the earlier functional ability is minimum content of a plan. (GGOP has no
+        # element for it, so XML plans without it are accepted with a warning.)
+        raise ValidationFailed(
+            [
+                FieldError(
+                    "function_before_admission",
+                    "function_before_admission_required",
+                    "A plan describes the patient's functional ability before admission.",
+                )
+            ]
+        )
+    warnings = [FieldError(w.field, w.rule, w.message) for w in plan_warnings(plan)]
+    return PlanInput(plan, warnings, locate=lambda field: field)
+
+
+def read_plan_xml(body: bytes, *, today: date) -> PlanInput:
+    """Reads a GGOP document; a 422 names every broken rule by the XPath of its element."""
+    parsed = parse_ggop(body)
+
+    def locate(field: str) -> str:
+        return xpath_for(parsed, tuple(int(p) if p.isdigit() else p for p in field.split(".")))
+
+    try:
+        plan = Plan.model_validate(parsed.data, context={"today": today})
+    except ValidationError as exc:
+        raise ValidationFailed(
+            field_errors(exc.errors(include_url=False), lambda loc: xpath_for(parsed, loc))
+        ) from None
+    remarks = [FieldError(locate(w.field), w.rule, w.message) for w in plan_warnings(plan)] + list(
+        parsed.warnings
+    )
+    return PlanInput(plan, remarks, locate=locate)
+
+
+def validate_plan(
+    session: Session, ctx: RequestContext, renderer: XmlRenderer, *, plan_input: PlanInput
+) -> list[RenderedDocument]:
+    """Checks, routes and renders a plan without storing or sending anything."""
+    with _located(plan_input):
+        sender = _sending_hospital(session, ctx, plan_input.plan)
+        routing = route_plan(session, plan_input.plan)
+        return _render(renderer, plan_input.plan, sender, routing, ctx)
+
+
+def submit_plan(
+    session: Session, ctx: RequestContext, renderer: XmlRenderer, *, plan_input: PlanInput
+) -> PlanSubmission:
+    """Stores and delivers a plan, or answers the first copy of a duplicate (MedCom rule)."""
+    plan = plan_input.plan
+    body = plan.model_dump(mode="json")
+    digest = content_hash(body)
+    with _located(plan_input):
+        sender = _sending_hospital(session, ctx, plan)
+        repository = MessageRepository(session)
+        existing = repository.get_by_letter(sender_gln=sender.gln, letter_id=plan.letter_id)
+        if existing is not None:
+            return _repeat(existing, digest, plan_input)
+        routing = route_plan(session, plan)
+        documents = _render(renderer, plan, sender, routing, ctx)
+
+    message = _message_row(ctx, plan, body, digest, documents)
+    try:
+        # The unique constraint on (sender, letter id) decides between concurrent copies; the
+        # loser's insert fails here, after the winner committed, and answers as a duplicate.
+        with session.begin_nested():
+            repository.add(message)
+    except IntegrityError:
+        existing = repository.get_by_letter(sender_gln=sender.gln, letter_id=plan.letter_id)
+        if existing is None:
+            raise
+        return _repeat(existing, digest, plan_input)
+    audit.record(session, ctx, "plan.submitted", messages=[message])
+    return PlanSubmission(message, created=True, warnings=plan_input.warnings)
+
+
+def get_plan(session: Session, ctx: RequestContext, *, message_id: str) -> orm.Message:
+    """A plan the caller sent or received; reading it is audited."""
+    message = _visible_plan(session, ctx, message_id)
+    audit.record(session, ctx, "plan.read", messages=[message])
+    return message
+
+
+def plan_document(session: Session, ctx: RequestContext, *, message_id: str) -> bytes:
+    """The plan's XML as the caller received it, or, for its sender, as the kommune did."""
+    message = _visible_plan(session, ctx, message_id)
+    own = [d for d in message.deliveries if d.receiver_gln == ctx.caller.organisation_gln]
+    primary = [d for d in message.deliveries if d.role == DeliveryRole.PRIMARY]
+    delivery = (own or primary)[0]
+    audit.record(session, ctx, "plan.read_xml", deliveries=[(message, delivery)])
+    return delivery.xml
+
+
+@contextmanager
+def _located(plan_input: PlanInput) -> Iterator[None]:
+    """Names the fields of 422s from later checks in the caller's notation."""
+    try:
+        yield
+    except ValidationFailed as exc:
+        raise ValidationFailed(
+            [FieldError(plan_input.locate(e.field), e.rule, e.message) for e in exc.errors]
+        ) from None
+
+
+def _sending_hospital(session: Session, ctx: RequestContext, plan: Plan) -> orm.Organisation:
+    gln = ctx.caller.organisation_gln
+    if gln is None:
+        raise Forbidden("Plans are sent with an organisation's key, not an admin key.")
+    if plan.sender.gln != gln:
+        raise Forbidden(
+            "A plan may only be sent in the caller's own name: sender.gln must be "
+            "the GLN of the key's organisation."
+        )
+    sender = OrganisationRepository(session).get(gln)
+    assert sender is not None  # the key's organisation exists (foreign key)
+    if sender.kind != OrganisationKind.HOSPITAL:
+        raise Forbidden("Only hospitals send genoptræningsplaner (sundhedsloven §84).")
+    return sender
+
+
+def _repeat(existing: orm.Message, digest: str, plan_input: PlanInput) -> PlanSubmission:
+    if existing.content_hash != digest:
+        raise Conflict(
+            "This sender already sent a different message with this letter_id. A changed "
+            "plan needs a new letter_id (MedCom: a modified letter is a new letter)."
+        )
+    logger.info("duplicate plan %s answered with the first copy", existing.message_id)
+    return PlanSubmission(existing, created=False, warnings=plan_input.warnings)
+
+
+def _render(
+    renderer: XmlRenderer,
+    plan: Plan,
+    sender: orm.Organisation,
+    routing: PlanRouting,
+    ctx: RequestContext,
+) -> list[RenderedDocument]:
+    parties = PlanParties(
+        sender=_party(sender),
+        receiver=_party(routing.primary),
+        gp=_party(routing.gp) if routing.gp else None,
+        cc=[_party(org) for org in routing.cc],
+        result_receivers=[_party(org) for org in routing.result_receivers],
+    )
+    documents = []
+    for route in routing.routes:
+        envelope = Envelope(envelope_id=_new_envelope_id(), sent_at=ctx.now)
+        if route.format == MessageFormat.GGOP:
+            xml = renderer.render_ggop(plan, envelope=envelope, parties=parties)
+        else:
+            try:
+                xml = renderer.render_plan_as_xdis91(
+                    plan, envelope=envelope, parties=parties, receiver=_party(route.organisation)
+                )
+            except PlanTooLongForXdis91:
+                raise ValidationFailed(
+                    [
+                        FieldError(
+                            "body",
+                            "plan_too_long_for_xdis91",
+                            "A receiver of this plan takes only XDIS91 letters, and the plan's "
+                            "text does not fit in the ten text blocks of one letter.",
+                        )
+                    ]
+                ) from None
+        documents.append(RenderedDocument(route, envelope, xml))
+    return documents
+
+
+def _message_row(
+    ctx: RequestContext,
+    plan: Plan,
+    body: dict[str, object],
+    digest: str,
+    documents: list[RenderedDocument],
+) -> orm.Message:
+    message_id = str(uuid.uuid4())
+    deliveries = []
+    for document in documents:
+        delivery = orm.Delivery(
+            delivery_id=str(uuid.uuid4()),
+            message_id=message_id,
+            receiver_gln=document.route.organisation.gln,
+            role=document.route.role,
+            format=document.route.format,
+            envelope_id=document.envelope.envelope_id,
+            # Receivers poll their inbox; the delivery is there once the transaction commits.
+            status=DeliveryStatus.AVAILABLE,
+            xml=document.xml,
+            created_at=ctx.now,
+            updated_at=ctx.now,
+        )
+        delivery.events = [orm.DeliveryEvent(status=DeliveryStatus.AVAILABLE, at=ctx.now)]
+        deliveries.append(delivery)
+    message = orm.Message(
+        message_id=message_id,
+        type=MessageType.PLAN,
+        sender_gln=plan.sender.gln,
+        letter_id=plan.letter_id,
+        content_hash=digest,
+        patient_ref=patient_reference(
+            ctx.patient_key, cpr=plan.patient.cpr, alternative_id=plan.patient.alternative_id
+        ),
+        body=body,
+        created_at=ctx.now,
+        plan_type=plan.plan_type,
+        municipality_code=plan.patient.municipality_code,
+        discharge_date=plan.discharge_date,
+        first_contact_deadline=plan.first_contact_deadline,
+    )
+    message.deliveries = deliveries
+    return message
+
+
+def _visible_plan(session: Session, ctx: RequestContext, message_id: str) -> orm.Message:
+    message = MessageRepository(session).get(message_id)
+    gln = ctx.caller.organisation_gln
+    if message is None or message.type != MessageType.PLAN or not is_party(message, gln):
+        # api.md: a message the caller may not see answers exactly like a missing one.
+        raise NotFound("No plan with this message_id is visible to you.")
+    return message
+
+
+def _party(organisation: orm.Organisation) -> Party:
+    return Party(
+        gln=organisation.gln,
+        identifier=organisation.identifier,
+        identifier_code=organisation.identifier_code,
+        name=organisation.name,
+        department=organisation.department,
+        unit=organisation.unit,
+        street=organisation.street,
+        suburb=None,
+        district=organisation.district,
+        postcode=organisation.postcode,
+        phone=organisation.phone,
+    )
+
+
+def _new_envelope_id() -> str:
+    # MedCom envelope ids are 1-14 characters and never reused; 14 random digits, and the
+    # unique constraint on deliveries.envelope_id guards the rest.
+    return f"{secrets.randbelow(10**14):014d}"

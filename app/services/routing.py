@@ -1,0 +1,131 @@
+"""Who receives a plan, and in which format (R28, formats.md §11).
+
+- primary: the bopælskommune, i.e. the active kommune registered for the patient's
+  kommunekode (sundhedsloven §140; the GGOP `Receiver`);
+- gp_copy: the patient's own GP, unless the patient declined (GGOP `GPCCReceiver`);
+- cc: further copy receivers named in the plan;
+- result receivers get no copy of the plan; they are kept for the kommune's later notices.
+
+One delivery per receiver, each in the best format the receiver takes: GGOP, else XDIS91.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from app import orm
+from app.domain.messages import DeliveryRole
+from app.domain.organisation import MessageFormat
+from app.domain.plan import Plan
+from app.errors import FieldError, ValidationFailed
+from app.repositories import OrganisationRepository
+
+__all__ = ["PlanRouting", "Route", "route_plan"]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    organisation: orm.Organisation
+    role: DeliveryRole
+    format: MessageFormat
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRouting:
+    primary: orm.Organisation
+    gp: orm.Organisation | None
+    cc: list[orm.Organisation]
+    result_receivers: list[orm.Organisation]
+    routes: list[Route]
+
+
+def route_plan(session: Session, plan: Plan) -> PlanRouting:
+    """The receivers of a plan, or a 422 naming every receiver field that does not resolve."""
+    repository = OrganisationRepository(session)
+    named = _named_receivers(plan)
+    directory = repository.get_many({gln for _, gln in named})
+    errors = [error for field, gln in named if (error := _check_known(field, directory.get(gln)))]
+    kommuner = repository.active_kommuner([plan.patient.municipality_code])
+    primary = kommuner[0] if kommuner else None
+    if primary is None:
+        errors.append(
+            FieldError(
+                "patient.municipality_code",
+                "kommune_not_registered",
+                "No kommune in the directory receives plans for this kommunekode.",
+            )
+        )
+    elif plan.receiver_gln is not None and plan.receiver_gln != primary.gln:
+        errors.append(
+            FieldError(
+                "receiver_gln",
+                "receiver_not_bopaelskommune",
+                "The receiver must be the patient's bopælskommune, the kommune registered for "
+                "patient.municipality_code.",
+            )
+        )
+    if errors:
+        raise ValidationFailed(errors)
+    assert primary is not None
+
+    gp = directory[plan.gp.gln] if plan.gp.gln else None
+    cc = [directory[gln] for gln in plan.cc_receivers]
+    wanted = [(primary, DeliveryRole.PRIMARY, "receiver_gln")]
+    if gp is not None:
+        wanted.append((gp, DeliveryRole.GP_COPY, "gp.gln"))
+    wanted += [(org, DeliveryRole.CC, f"cc_receivers.{i}") for i, org in enumerate(cc)]
+    routes, seen = [], set()
+    for organisation, role, field in wanted:
+        if organisation.gln in seen:
+            continue  # one delivery per receiver, in its first role
+        seen.add(organisation.gln)
+        message_format = _best_format(organisation)
+        if message_format is None:
+            errors.append(
+                FieldError(
+                    field,
+                    "receiver_format_unsupported",
+                    "The receiver takes neither GGOP nor XDIS91 letters.",
+                )
+            )
+            continue
+        routes.append(Route(organisation, role, message_format))
+    if errors:
+        raise ValidationFailed(errors)
+    return PlanRouting(
+        primary=primary,
+        gp=gp,
+        cc=cc,
+        result_receivers=[directory[gln] for gln in plan.result_receivers],
+        routes=routes,
+    )
+
+
+def _named_receivers(plan: Plan) -> list[tuple[str, str]]:
+    named = [("receiver_gln", plan.receiver_gln)] if plan.receiver_gln else []
+    if plan.gp.gln:
+        named.append(("gp.gln", plan.gp.gln))
+    named += [(f"cc_receivers.{i}", gln) for i, gln in enumerate(plan.cc_receivers)]
+    named += [(f"result_receivers.{i}", gln) for i, gln in enumerate(plan.result_receivers)]
+    return named
+
+
+def _check_known(field: str, organisation: orm.Organisation | None) -> FieldError | None:
+    if organisation is None:
+        return FieldError(
+            field, "receiver_unknown", "No organisation with this GLN is in the directory."
+        )
+    if not organisation.is_active:
+        return FieldError(
+            field, "receiver_inactive", "This organisation is inactive and receives nothing."
+        )
+    return None
+
+
+def _best_format(organisation: orm.Organisation) -> MessageFormat | None:
+    # GGOP keeps the plan's structure; XDIS91 is MedCom's down-conversion for receivers that
+    # cannot take GGOP (formats.md §4.5).
+    for message_format in (MessageFormat.GGOP, MessageFormat.XDIS91):
+        if message_format in organisation.accepts:
+            return message_format
+    return None

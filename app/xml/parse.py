@@ -1,0 +1,1044 @@
+"""Inbound GGOP (MedCom genoptræningsplan, OIOXML 1.0.4) read into the JSON shape of `Plan`.
+
+Two steps:
+- `parse_xml` parses untrusted bytes safely. It honours the declared encoding (UTF-8 with or
+  without a BOM, ISO-8859-1, windows-1252; formats.md §3.3). It expands no entity and loads no
+  DTD or network resource. It refuses any document with a DOCTYPE, which stops entity expansion
+  (billion laughs) and external entities (XXE) (architecture.md, XML).
+- `parse_ggop` maps GGOP's elements (formats.md §4.2) onto `Plan`'s fields. For every JSON
+  location it fills, it records the XPath of the element the value came from, so that a pydantic
+  error can name the element (`xpath_for`). It does not validate. A missing or bad value is left
+  for `Plan.model_validate` to report. Only a body that is no GGOP at all raises `XmlRejected`.
+
+Namespaces (formats.md §4.1). Elements are matched by namespace and local name as MedCom's
+example writes them, with one leniency. An element that holds a value (text or formatted text,
+no children of its own) is also read from the other GGOP namespace (1.0.0 or 1.0.4), with the
+warning `xml_namespace_unexpected`. The example itself writes one name in both namespaces
+(PersonGivenName, IdentifierCode and Date/Time are 1.0.4 in some places and 1.0.0 in others),
+and MedCom's schema is not public. An element with children must be in its own namespace. Any
+other element is not read and gives the warning `xml_element_unknown`: an unknown name, a
+structure in the wrong namespace, or a foreign namespace. A second copy of an element that occurs
+once gives `xml_element_repeated`, and only the first copy is read. If a required field is lost
+this way, the model reports it as `missing`. The strict check is validation against schemas/ggop
+(app/xml/validate.py).
+
+Left out on purpose: the envelope's Sent and AcknowledgementCode, and the names and addresses of
+the sender, receiver and copy receivers (Sektorbro's directory is their source; R28). Also left
+out: diagnosis and ICF TypeCode.
+
+Imports only app.domain, app.errors and app.xml.headings (the xml layer; architecture.md).
+"""
+
+import contextlib
+import itertools
+import re
+import threading
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any, Literal, NamedTuple
+from zoneinfo import ZoneInfo
+
+from lxml import etree  # type: ignore[import-untyped]  # lxml ships no type hints
+
+from app.domain.plan import START_WITHIN_DAYS
+from app.errors import FieldError, ValidationFailed
+from app.xml.headings import BEFORE_ADMISSION_HEADING, EXTENDED_HEADING
+
+__all__ = ["MAX_ELEMENTS", "ParsedPlan", "XmlRejected", "parse_ggop", "parse_xml", "xpath_for"]
+
+MM100 = "urn:oio:medcom:municipality:1.0.0"
+MM104 = "urn:oio:medcom:municipality:1.0.4"
+PLAN_PATH = "/Emessage/RehabilitationPlan"
+
+# The body limit upstream bounds the bytes; this bounds the work. MedCom's example has ~400.
+MAX_ELEMENTS = 10_000
+# GGOP's dates and times are Danish local time (R23 compares dates in Europe/Copenhagen).
+DANISH_TIME = ZoneInfo("Europe/Copenhagen")
+
+Loc = tuple[str | int, ...]
+
+
+class XmlRejected(ValidationFailed):
+    """The body cannot be read as a GGOP at all; each error's `field` is an XPath."""
+
+
+@dataclass(frozen=True)
+class ParsedPlan:
+    """A GGOP read into `Plan`'s JSON shape, with the element behind every value."""
+
+    data: dict[str, Any]  # for Plan.model_validate
+    paths: dict[Loc, str]  # JSON location -> XPath of its element, local names only
+    envelope_id: str | None  # Envelope/Identifier, the kuvertnummer (formats.md §3.2)
+    warnings: list[FieldError]  # non-fatal remarks, `field` an XPath
+
+
+def xpath_for(parsed: ParsedPlan, loc: Loc) -> str:
+    """The XPath of the element behind a pydantic error location, or of its nearest parent."""
+    # Union tags such as `<text>` (app/domain/text.py) are not part of the JSON path.
+    parts = tuple(part for part in loc if not _is_union_tag(part))
+    for end in range(len(parts), 0, -1):
+        if (path := parsed.paths.get(parts[:end])) is not None:
+            return path
+    return PLAN_PATH
+
+
+# --- The hardened parse -------------------------------------------------------------------
+
+
+def _safe_parser(*, recover: bool = False) -> Any:
+    """A parser for untrusted bytes: no entity expansion, DTD, network, or huge trees."""
+    return etree.XMLParser(
+        recover=recover,
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
+
+
+class _Parsers(threading.local):
+    """One parser per thread: a parser keeps an error log, like a schema (architecture.md)."""
+
+    def __init__(self) -> None:
+        self.parser = _safe_parser()
+
+
+_parsers = _Parsers()
+
+
+def parse_xml(body: bytes) -> Any:
+    """The element tree (`lxml.etree._ElementTree`) of untrusted XML bytes, or XmlRejected."""
+    try:
+        root = etree.fromstring(body, _parsers.parser)
+    except etree.XMLSyntaxError as error:
+        # libxml2 refuses some DTD attacks on its own (entity amplification); name the cause.
+        if _declares_doctype(body):
+            raise _doctype_forbidden() from None
+        # Not libxml2's message: it may quote the document, which may hold a CPR number.
+        line, column = error.position
+        raise _rejected(
+            "/",
+            "xml_not_well_formed",
+            f"The body is not well-formed XML (line {line}, column {column}).",
+        ) from None
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
+        raise _doctype_forbidden()
+    if sum(1 for _ in itertools.islice(root.iter(etree.Element), MAX_ELEMENTS + 1)) > MAX_ELEMENTS:
+        raise _rejected(
+            "/", "xml_too_large", f"The document has more than {MAX_ELEMENTS} elements."
+        )
+    return root.getroottree()
+
+
+def _declares_doctype(body: bytes) -> bool:
+    """Whether a body that failed to parse has a DOCTYPE before the point where it failed."""
+    with contextlib.suppress(etree.XMLSyntaxError):
+        root = etree.fromstring(body, _safe_parser(recover=True))
+        return root is not None and bool(root.getroottree().docinfo.doctype)
+    return False
+
+
+def _rejected(path: str, rule: str, message: str) -> XmlRejected:
+    return XmlRejected([FieldError(path, rule, message)])
+
+
+def _doctype_forbidden() -> XmlRejected:
+    return _rejected(
+        "/", "xml_doctype_forbidden", "A document type declaration (DOCTYPE) is not allowed."
+    )
+
+
+# --- What GGOP holds where (formats.md §4.2; schemas/ggop/municipality-1.0.4.xsd) -----------
+
+
+class _Child(NamedTuple):
+    """An element GGOP allows at a place, and where its content goes in the JSON."""
+
+    namespace: str
+    kind: Literal["value", "text", "group"]  # plain text, formatted text, or children
+    key: tuple[str, ...] | None = None  # JSON location below the parent's; None: read by code
+    repeats: bool = False
+
+
+def _value(namespace: str, key: str | None = None) -> _Child:
+    return _Child(namespace, "value", _dotted(key))
+
+
+def _text(namespace: str, key: str | None = None) -> _Child:
+    return _Child(namespace, "text", _dotted(key))
+
+
+def _dotted(key: str | None) -> tuple[str, ...] | None:
+    return None if key is None else tuple(key.split("."))
+
+
+def _group(namespace: str, *, repeats: bool = False) -> _Child:
+    return _Child(namespace, "group", repeats=repeats)
+
+
+_Spec = Mapping[str, _Child]
+
+_EMESSAGE: _Spec = {
+    "Envelope": _group(MM100),
+    "RehabilitationPlan": _group(MM104, repeats=True),
+}
+_ENVELOPE: _Spec = {
+    "Sent": _group(MM100),
+    "Identifier": _value(MM100),
+    "AcknowledgementCode": _value(MM100),
+}
+_PLAN: _Spec = {
+    "Letter": _group(MM104),
+    "Sender": _group(MM104),
+    "Receiver": _group(MM104),
+    "GPCCReceiver": _group(MM104),
+    "CCReceiver": _group(MM104, repeats=True),
+    "Patient": _group(MM104),
+    "Relatives": _group(MM104),
+    "TypeOfRehabilitationPlan": _value(MM104),
+    "InformationForPatientAndRelatives": _text(MM104, "information_for_patient"),
+    "ConsentInformed": _value(MM104),
+    "PracticalInformation": _text(MM104, "practical_information"),
+    "PatientSafetyAspects": _text(MM104, "patient_safety"),
+    "RehabilitationDeadline": _text(MM104, "rehabilitation_deadline"),
+    "CurrentHospitalContact": _group(MM104),
+    "HospitalAmbulatoryControl": _group(MM104),
+    "PatientHealthSummary": _text(MM100, "health_summary"),
+    "AbilityAtDischargeSummary": _text(MM104, "function_at_discharge"),
+    "AbilityAtDischargeExtended": _text(MM104),
+    "RehabilitationNeedAndPotential": _text(MM104, "rehabilitation_need"),
+    "ICD10Diagnoses": _group(MM104),
+    "ICFClassifications": _group(MM104),
+    "JournalExcerpt": _group(MM104, repeats=True),
+    "ContactCounty": _group(MM104),
+    "ContactMunicipality": _group(MM104),
+    "HealthCareTeam": _group(MM104),
+    "FinalResult": _group(MM104),
+    "Reference": _group(MM104, repeats=True),
+}
+_LETTER: _Spec = {
+    "Identifier": _value(MM104, "letter_id"),
+    "VersionCode": _value(MM104),
+    "StatisticalCode": _value(MM104, "statistical_code"),
+    "Authorisation": _group(MM104),
+    "TypeCode": _value(MM104),
+    "EpisodeOfCareIdentifier": _value(MM104, "episode_of_care_id"),
+}
+# Authorisation holds mm100 Date/Time; Start, ExpectedEnd and ExpectedStart hold 1.0.4 ones.
+_AUTHORISATION: _Spec = {"Date": _value(MM100), "Time": _value(MM100)}
+_DATE_TIME: _Spec = {"Date": _value(MM104), "Time": _value(MM104)}
+
+_ORGANISATION_DETAILS: _Spec = {
+    "OrganisationName": _value(MM100),
+    "DepartmentName": _value(MM100),
+    "UnitName": _value(MM100),
+    "StreetName": _value(MM100),
+    "SuburbName": _value(MM100),
+    "DistrictName": _value(MM100),
+    "PostCodeIdentifier": _value(MM100),
+    "TelephoneSubscriberIdentifier": _value(MM100),
+}
+# Receiver, copy receivers and result receivers: only the EAN is read, by code.
+_PARTY: _Spec = {
+    "EANIdentifier": _value(MM100),
+    "Identifier": _value(MM100),
+    "IdentifierCode": _value(MM104),
+    **_ORGANISATION_DETAILS,
+}
+_SENDER: _Spec = {
+    **_PARTY,
+    "EANIdentifier": _value(MM100, "gln"),
+    "SignedBy": _group(MM104),
+    "CoWriter": _group(MM104, repeats=True),
+}
+# A health professional's names are 1.0.4, the patient's are mm100 (formats.md §4.1).
+_SIGNED_BY: _Spec = {
+    "PersonGivenName": _value(MM104, "given_name"),
+    "PersonSurnameName": _value(MM104, "surname"),
+    "PersonTitle": _value(MM104, "title"),
+    "TelephoneSubscriberIdentifier": _value(MM100, "phone"),
+    "DepartmentName": _value(MM100, "department"),
+}
+# CoWriter and HealthCareTeam/Member use mm100:IdentifierCode, unlike the parties.
+_TEAM_MEMBER: _Spec = {
+    "Identifier": _value(MM100, "identifier"),
+    "IdentifierCode": _value(MM100, "identifier_code"),
+    **_SIGNED_BY,
+}
+_GP_COPY: _Spec = {"CCReceiver": _group(MM104), "Deselected": _value(MM104)}
+
+_ADDRESS: _Spec = {
+    "StreetName": _value(MM100, "address.street"),
+    "SuburbName": _value(MM100, "address.suburb"),
+    "DistrictName": _value(MM100, "address.district"),
+    "PostCodeIdentifier": _value(MM100, "address.postcode"),
+}
+_PATIENT: _Spec = {
+    "CivilRegistrationNumber": _value(MM100, "cpr"),
+    "AlternativeIdentifier": _value(MM100, "alternative_id"),
+    "PersonSurnameName": _value(MM100, "surname"),
+    "PersonGivenName": _value(MM100, "given_name"),
+    **_ADDRESS,
+    "Occupation": _value(MM100, "occupation"),
+    "TelephoneSubscriber": _group(MM104, repeats=True),
+    "NoTelephoneReason": _value(MM104, "no_phone_reason"),
+    "EmailAddressIdentifier": _value(MM104, "email"),
+    "CoAddress": _group(MM104),
+}
+_PHONE: _Spec = {
+    "TelephoneSubscriberIdentifier": _value(MM100, "number"),
+    "TelephoneSubscriberCode": _value(MM104, "kind"),
+}
+_CO_ADDRESS: _Spec = {
+    "PersonSurnameName": _value(MM100, "surname"),
+    "PersonGivenName": _value(MM100, "given_name"),
+    "StreetName": _value(MM100, "street"),
+    "SuburbName": _value(MM100, "suburb"),
+    "DistrictName": _value(MM100, "district"),
+    "PostCodeIdentifier": _value(MM100, "postcode"),
+}
+_RELATIVES: _Spec = {"Relative": _group(MM104, repeats=True)}
+_RELATIVE: _Spec = {
+    "RelationCode": _value(MM100, "relation"),
+    "PersonSurnameName": _value(MM100, "surname"),
+    "PersonGivenName": _value(MM100, "given_name"),
+    **_ADDRESS,
+    "TelephoneSubscriber": _group(MM104, repeats=True),
+    "EmailAddressIdentifier": _value(MM104, "email"),
+}
+
+_HOSPITAL_CONTACT: _Spec = {
+    "Start": _group(MM104),
+    "ExpectedEnd": _group(MM104),
+    "ExpectedEndText": _value(MM104, "expected_end_text"),
+}
+_AMBULATORY_CONTROL: _Spec = {
+    "ExpectedStart": _group(MM104),
+    "ExpectedStartText": _value(MM104, "expected_start_text"),
+    "Location": _group(MM104),
+}
+_LOCATION: _Spec = {
+    "EANIdentifier": _value(MM100, "ean"),
+    "Identifier": _value(MM100, "identifier"),
+    "IdentifierCode": _value(MM104, "identifier_code"),
+    "OrganisationName": _value(MM100, "name"),
+    "DepartmentName": _value(MM100, "department"),
+    "UnitName": _value(MM100, "unit"),
+    "StreetName": _value(MM100, "street"),
+    "SuburbName": _value(MM100, "suburb"),
+    "DistrictName": _value(MM100, "district"),
+    "PostCodeIdentifier": _value(MM100, "postcode"),
+    "TelephoneSubscriberIdentifier": _value(MM100),  # AmbulatoryLocation has no phone
+}
+# ContactCounty/ContactMunicipality; ContactAddress has no identifier, name, unit or suburb.
+_CONTACT: _Spec = {
+    **_PARTY,
+    "EANIdentifier": _value(MM100, "ean"),
+    "DepartmentName": _value(MM100, "department"),
+    "StreetName": _value(MM100, "street"),
+    "DistrictName": _value(MM100, "district"),
+    "PostCodeIdentifier": _value(MM100, "postcode"),
+    "TelephoneSubscriberIdentifier": _value(MM100, "phone"),
+}
+
+_DIAGNOSES: _Spec = {"ICD10Diagnose": _group(MM104)}
+_DIAGNOSE: _Spec = {
+    "PrimaryDiagnosis": _group(MM104),
+    "SecondaryDiagnosis": _group(MM104, repeats=True),
+}
+# A diagnosis, an ICFCode and an ICFGradient: Code, TypeCode (ICD10kode/ICFKode), Text.
+_CODED: _Spec = {
+    "Code": _value(MM104, "code"),
+    "TypeCode": _value(MM104),
+    "Text": _value(MM104, "text"),
+}
+_ICF_LIST: _Spec = {"ICFClassification": _group(MM104, repeats=True)}
+_ICF: _Spec = {"ICFCode": _group(MM104), "ICFGradient": _group(MM104)}
+
+_JOURNAL_EXCERPT: _Spec = {
+    "TypeOfExcerpt": _value(MM104, "kind"),
+    "Signer": _group(MM104),
+    "Comment": _text(MM104, "text"),
+}
+_SIGNER: _Spec = {"SignedBy": _group(MM104), "Date": _value(MM104, "date")}
+_TEAM: _Spec = {"Member": _group(MM104, repeats=True)}
+_FINAL_RESULT: _Spec = {"ResultReceiver": _group(MM104, repeats=True)}
+_REFERENCE: _Spec = {
+    "RefDescription": _value(MM104, "description"),
+    "URL": _value(MM104, "url"),
+}
+
+# MedCom's formatted text (formats.md §3.4): mm100 elements, even inside 1.0.4 text elements.
+_FORMATTING_ELEMENT = _value(MM100)
+_CHARACTERS = {"Break": "\n", "Space": " "}
+# The flag each element sets (Segment's field names); Right and Center are read as plain text.
+_FLAGS: Mapping[str, str | None] = {
+    "Bold": "bold",
+    "Italic": "italic",
+    "Underline": "underline",
+    "FixedFont": "fixed_font",
+    "Right": None,
+    "Center": None,
+}
+_GGOP_NAMESPACES = frozenset({MM100, MM104})
+
+_PLAN_TYPE_LEVELS = frozenset({"basal", "avanceret"})
+_CONSENT = {"ja": True, "nej": False}
+
+
+# --- Reading the elements ------------------------------------------------------------------
+
+
+class _El(NamedTuple):
+    """An element and its XPath."""
+
+    element: Any
+    path: str
+
+
+class _Value(NamedTuple):
+    """The stripped text of a value element and its XPath."""
+
+    text: str
+    path: str
+
+
+class _Children:
+    """The children of one element that were read, by local name."""
+
+    def __init__(self, found: dict[str, list[_El]]) -> None:
+        self._found = found
+
+    def one(self, name: str) -> _El | None:
+        """The element, if present."""
+        found = self._found.get(name)
+        return found[0] if found else None
+
+    def all(self, name: str) -> list[_El]:
+        """Every copy of a repeating element, each with its [n] in the path."""
+        return self._found.get(name, [])
+
+    def text(self, name: str) -> _Value | None:
+        """The element's text, if present and not empty."""
+        element = self.one(name)
+        if element is None:
+            return None
+        text = _text_of(element.element)
+        return _Value(text, element.path) if text else None
+
+
+class _Run(NamedTuple):
+    """A piece of formatted text: soft runs come from text nodes, hard ones from Break/Space."""
+
+    text: str
+    flags: frozenset[str]
+    soft: bool = True
+
+
+FormattedValue = str | list[dict[str, Any]]
+
+
+class _Reader:
+    """Collects the JSON data, the XPath of every value, and the warnings."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+        self.paths: dict[Loc, str] = {}
+        self.warnings: list[FieldError] = []
+
+    def put(self, loc: Loc, value: Any, path: str) -> None:
+        """Sets `value` at `loc`, making the objects and lists on the way."""
+        node, last = self._container(loc)
+        if isinstance(last, int) and last == len(node):
+            node.append(value)
+        else:
+            node[last] = value
+        self.paths[loc] = path
+
+    def open(self, loc: Loc, path: str) -> None:
+        """Makes the object at `loc` exist, so that the model names what it lacks."""
+        node, last = self._container(loc)
+        if isinstance(last, int):
+            if last == len(node):
+                node.append({})
+        else:
+            node.setdefault(last, {})
+        self.paths.setdefault(loc, path)
+
+    def _container(self, loc: Loc) -> tuple[Any, str | int]:
+        node: Any = self.data
+        for part, following in itertools.pairwise(loc):
+            empty: Any = [] if isinstance(following, int) else {}
+            if isinstance(part, int):
+                if part == len(node):
+                    node.append(empty)
+                node = node[part]
+            else:
+                node = node.setdefault(part, empty)
+        return node, loc[-1]
+
+    def warn(self, path: str, rule: str, message: str) -> None:
+        """Adds a non-fatal remark about the element at `path`."""
+        self.warnings.append(FieldError(path, rule, message))
+
+    def children(self, parent: _El, spec: _Spec, loc: Loc = ()) -> _Children:
+        """The children of `parent` that `spec` allows; their mapped content goes below `loc`."""
+        if loc:
+            self.open(loc, parent.path)
+        found: dict[str, list[_El]] = {}
+        for child, namespace, name, position in _children_of(parent.element):
+            base = f"{parent.path}/{name}"
+            located = _nth(base, position)  # for warnings
+            expected = spec.get(name)
+            if expected is None:
+                self.warn(
+                    located, "xml_element_unknown", "GGOP has no such element here; not read."
+                )
+                continue
+            if not self._namespace_accepted(expected, namespace, located):
+                continue
+            if name in found and not expected.repeats:
+                self.warn(
+                    located,
+                    "xml_element_repeated",
+                    "This element occurs once here; only its first copy was read.",
+                )
+                continue
+            # List items carry their [n], so that each names its own element.
+            path = f"{base}[{position}]" if expected.repeats else base
+            element = _El(child, path)
+            found.setdefault(name, []).append(element)
+            if expected.key is not None:
+                value = self.formatted(element) if expected.kind == "text" else _text_of(child)
+                if value:
+                    self.put((*loc, *expected.key), value, path)
+        return _Children(found)
+
+    def _namespace_accepted(self, expected: _Child, namespace: str | None, path: str) -> bool:
+        if namespace == expected.namespace:
+            return True
+        if expected.kind == "group" or namespace not in _GGOP_NAMESPACES:
+            self.warn(
+                path,
+                "xml_element_unknown",
+                f"GGOP has this element in namespace {expected.namespace}; it was not read.",
+            )
+            return False
+        self.warn(
+            path,
+            "xml_namespace_unexpected",
+            f"GGOP has this element in namespace {expected.namespace}; it was read all the same.",
+        )
+        return True
+
+    # Formatted text
+
+    def formatted(self, element: _El) -> FormattedValue | None:
+        """MedCom formatted text as a str, or as segments when any of it is formatted."""
+        return _finish(_trim_breaks(_tidy(self._runs(element, frozenset()))))
+
+    def _runs(self, parent: _El, flags: frozenset[str]) -> list[_Run]:
+        runs = _soft_runs(parent.element.text, flags)
+        for child, namespace, name, position in _children_of(parent.element):
+            path = _nth(f"{parent.path}/{name}", position)
+            if name not in _CHARACTERS and name not in _FLAGS:
+                self.warn(path, "xml_element_unknown", "This is no MedCom formatting; not read.")
+            elif self._namespace_accepted(_FORMATTING_ELEMENT, namespace, path):
+                if name in _CHARACTERS:
+                    runs.append(_Run(_CHARACTERS[name], flags, soft=False))
+                else:
+                    flag = _FLAGS[name]
+                    inner = flags | {flag} if flag else flags
+                    runs.extend(self._runs(_El(child, path), inner))
+            runs.extend(_soft_runs(child.tail, flags))
+        return runs
+
+    # The plan
+
+    def plan(self, plan: _El) -> None:
+        """Maps a RehabilitationPlan onto `Plan`'s fields."""
+        kids = self.children(plan, _PLAN)
+        if (letter := kids.one("Letter")) is not None:
+            self.letter(letter)
+        else:
+            raise _wrong_version([f"{plan.path}/Letter/VersionCode"])
+        if (sender := kids.one("Sender")) is not None:
+            self.sender(sender)
+        if (patient := kids.one("Patient")) is not None:
+            self.patient(patient)
+        if (receiver := kids.one("Receiver")) is not None:
+            self.receiver(receiver)
+        if (gp := kids.one("GPCCReceiver")) is not None:
+            self.gp_copy(gp)
+        self.glns(("cc_receivers",), kids.all("CCReceiver"), f"{plan.path}/CCReceiver")
+        if (relatives := kids.one("Relatives")) is not None:
+            self.relatives(relatives)
+        if (plan_type := kids.text("TypeOfRehabilitationPlan")) is not None:
+            if plan_type.text in _PLAN_TYPE_LEVELS:
+                # R15: basal and avanceret are the kommune's sub-levels of almen.
+                self.put(("plan_type",), "almen", plan_type.path)
+                self.put(("level",), plan_type.text, plan_type.path)
+            else:
+                self.put(("plan_type",), plan_type.text, plan_type.path)
+        if (consent := kids.text("ConsentInformed")) is not None:
+            # R12; any other value goes through for the model to refuse as no yes/no.
+            self.put(("consent_informed",), _CONSENT.get(consent.text, consent.text), consent.path)
+        if (contact := kids.one("CurrentHospitalContact")) is not None:
+            self.hospital_contact(contact)
+        if (control := kids.one("HospitalAmbulatoryControl")) is not None:
+            self.ambulatory_control(control)
+        if (extended := kids.one("AbilityAtDischargeExtended")) is not None:
+            self.ability_extended(extended)
+        if (diagnoses := kids.one("ICD10Diagnoses")) is not None:
+            self.diagnoses(diagnoses)
+        if (icf := kids.one("ICFClassifications")) is not None:
+            self.icf(icf)
+        excerpts = kids.all("JournalExcerpt")
+        self.list_path(("journal_excerpts",), excerpts, f"{plan.path}/JournalExcerpt")
+        for index, excerpt in enumerate(excerpts):
+            self.journal_excerpt(excerpt, ("journal_excerpts", index))
+        if (region := kids.one("ContactCounty")) is not None:
+            self.children(region, _CONTACT, ("contact_region",))
+        if (municipality := kids.one("ContactMunicipality")) is not None:
+            self.children(municipality, _CONTACT, ("contact_municipality",))
+        if (team := kids.one("HealthCareTeam")) is not None:
+            members = self.children(team, _TEAM).all("Member")
+            self.list_path(("care_team",), members, team.path)
+            for index, member in enumerate(members):
+                self.children(member, _TEAM_MEMBER, ("care_team", index))
+        if (final := kids.one("FinalResult")) is not None:
+            receivers = self.children(final, _FINAL_RESULT).all("ResultReceiver")
+            self.glns(("result_receivers",), receivers, final.path)
+        references = kids.all("Reference")
+        self.list_path(("references",), references, f"{plan.path}/Reference")
+        for index, reference in enumerate(references):
+            self.children(reference, _REFERENCE, ("references", index))
+        self.first_contact_deadline(kids.one("RehabilitationDeadline"))
+
+    def list_path(self, loc: Loc, elements: list[_El], path: str) -> None:
+        """Names the element of a JSON list: its container, or an XPath selecting all items."""
+        if elements:
+            self.paths[loc] = path
+
+    def letter(self, letter: _El) -> None:
+        """Letter: ids, statistical code, authorisation; refuses any GGOP other than GGOP100."""
+        kids = self.children(letter, _LETTER)
+        wrong = [
+            found.path if found else f"{letter.path}/{name}"
+            for name, expected in (("VersionCode", "GGOP100"), ("TypeCode", "GGOP"))
+            if (found := kids.text(name)) is None or found.text != expected
+        ]
+        if wrong:
+            raise _wrong_version(wrong)
+        if (authorisation := kids.one("Authorisation")) is not None:
+            _, moment = self.moment(authorisation, _AUTHORISATION)
+            if moment is not None:
+                self.put(("authorised_at",), moment, authorisation.path)
+
+    def sender(self, sender: _El) -> None:
+        """Sender: GLN, signer, co-writers; name and address come from the directory."""
+        kids = self.children(sender, _SENDER, ("sender",))
+        if (signed_by := kids.one("SignedBy")) is not None:
+            self.children(signed_by, _SIGNED_BY, ("sender", "signed_by"))
+        co_writers = kids.all("CoWriter")
+        self.list_path(("sender", "co_writers"), co_writers, f"{sender.path}/CoWriter")
+        for index, co_writer in enumerate(co_writers):
+            self.children(co_writer, _TEAM_MEMBER, ("sender", "co_writers", index))
+
+    def receiver(self, receiver: _El) -> None:
+        """Receiver: the kommune's GLN, and its kommunenummer as the patient's (R28)."""
+        kids = self.children(receiver, _PARTY)
+        if (ean := kids.text("EANIdentifier")) is not None:
+            self.put(("receiver_gln",), ean.text, ean.path)
+        if "patient" not in self.data:
+            return
+        # GGOP has no kommunekode on the patient: the receiver is the bopælskommune.
+        code, number = kids.text("IdentifierCode"), kids.text("Identifier")
+        if code is not None and code.text == "kommunenummer" and number is not None:
+            self.put(("patient", "municipality_code"), number.text, number.path)
+        else:
+            self.paths[("patient", "municipality_code")] = receiver.path
+
+    def gp_copy(self, gp: _El) -> None:
+        """GPCCReceiver: the GP's GLN, or Deselected when the patient declined the copy (R12)."""
+        kids = self.children(gp, _GP_COPY, ("gp",))
+        if (copy := kids.one("CCReceiver")) is not None:
+            ean = self.children(copy, _PARTY).text("EANIdentifier")
+            if ean is not None:
+                self.put(("gp", "gln"), ean.text, ean.path)
+            else:
+                self.paths[("gp", "gln")] = copy.path
+        if (deselected := kids.one("Deselected")) is not None:
+            self.put(("gp", "deselected"), True, deselected.path)
+
+    def glns(self, loc: Loc, parties: list[_El], path: str) -> None:
+        """The EANs of routing parties as a list of GLNs."""
+        self.list_path(loc, parties, path)
+        for index, party in enumerate(parties):
+            ean = self.children(party, _PARTY).text("EANIdentifier")
+            # A party without an EAN stays in the list, so the model names it.
+            self.put((*loc, index), ean.text if ean else None, ean.path if ean else party.path)
+
+    def patient(self, patient: _El) -> None:
+        """Patient: identity, address, phones, e-mail, c/o address."""
+        kids = self.children(patient, _PATIENT, ("patient",))
+        self.phones(("patient", "phones"), kids.all("TelephoneSubscriber"), patient.path)
+        if (co_address := kids.one("CoAddress")) is not None:
+            self.children(co_address, _CO_ADDRESS, ("patient", "co_address"))
+
+    def phones(self, loc: Loc, phones: list[_El], owner: str) -> None:
+        """TelephoneSubscriber elements as phones."""
+        self.list_path(loc, phones, f"{owner}/TelephoneSubscriber")
+        for index, phone in enumerate(phones):
+            self.children(phone, _PHONE, (*loc, index))
+
+    def relatives(self, relatives: _El) -> None:
+        """Relatives/Relative elements."""
+        items = self.children(relatives, _RELATIVES).all("Relative")
+        self.list_path(("relatives",), items, relatives.path)
+        for index, relative in enumerate(items):
+            kids = self.children(relative, _RELATIVE, ("relatives", index))
+            self.phones(
+                ("relatives", index, "phones"), kids.all("TelephoneSubscriber"), relative.path
+            )
+
+    def moment(self, element: _El, spec: _Spec) -> tuple[_Value | None, str | None]:
+        """A {Date, Time} element's Date, and the two as a Danish datetime (None without Date)."""
+        kids = self.children(element, spec)
+        day = kids.text("Date")
+        if day is None:
+            return None, None
+        clock = kids.text("Time")
+        return day, _danish_datetime(day.text, clock.text if clock else None)
+
+    def hospital_contact(self, contact: _El) -> None:
+        """CurrentHospitalContact; its expected end is the discharge (GGOP has no other)."""
+        kids = self.children(contact, _HOSPITAL_CONTACT, ("hospital_contact",))
+        if (start := kids.one("Start")) is not None:
+            _, moment = self.moment(start, _DATE_TIME)
+            if moment is not None:
+                self.put(("hospital_contact", "start"), moment, start.path)
+        self.paths[("discharge_date",)] = contact.path
+        if (end := kids.one("ExpectedEnd")) is not None:
+            day, moment = self.moment(end, _DATE_TIME)
+            if moment is not None:
+                self.put(("hospital_contact", "expected_end"), moment, end.path)
+            if day is not None:
+                self.put(("discharge_date",), day.text, day.path)
+
+    def ambulatory_control(self, control: _El) -> None:
+        """HospitalAmbulatoryControl: expected start and location."""
+        kids = self.children(control, _AMBULATORY_CONTROL, ("ambulatory_control",))
+        if (start := kids.one("ExpectedStart")) is not None:
+            _, moment = self.moment(start, _DATE_TIME)
+            if moment is not None:
+                self.put(("ambulatory_control", "expected_start"), moment, start.path)
+        if (location := kids.one("Location")) is not None:
+            self.children(location, _LOCATION, ("ambulatory_control", "location"))
+
+    def ability_extended(self, extended: _El) -> None:
+        """AbilityAtDischargeExtended, split where Sektorbro wrote the earlier ability into it."""
+        runs = _tidy(self._runs(extended, frozenset()))
+        parts = _split_before_admission(runs)
+        if parts is None:
+            texts = {"function_at_discharge_extended": runs}
+        else:
+            texts = {
+                "function_before_admission": parts[0],
+                "function_at_discharge_extended": parts[1],
+            }
+        for key, part in texts.items():
+            value = _finish(_trim_breaks(part))
+            if value is not None:
+                self.put((key,), value, extended.path)
+
+    def diagnoses(self, diagnoses: _El) -> None:
+        """ICD10Diagnoses/ICD10Diagnose: one primary and any secondary diagnoses (R48)."""
+        inner = self.children(diagnoses, _DIAGNOSES, ("diagnoses",)).one("ICD10Diagnose")
+        if inner is None:
+            return
+        kids = self.children(inner, _DIAGNOSE)
+        if (primary := kids.one("PrimaryDiagnosis")) is not None:
+            self.children(primary, _CODED, ("diagnoses", "primary"))
+        secondary = kids.all("SecondaryDiagnosis")
+        self.list_path(("diagnoses", "secondary"), secondary, f"{inner.path}/SecondaryDiagnosis")
+        for index, diagnosis in enumerate(secondary):
+            self.children(diagnosis, _CODED, ("diagnoses", "secondary", index))
+
+    def icf(self, classifications: _El) -> None:
+        """ICFClassifications: codes as written, e.g. SKS form FB799 (R49)."""
+        items = self.children(classifications, _ICF_LIST).all("ICFClassification")
+        self.list_path(("icf",), items, classifications.path)
+        for index, item in enumerate(items):
+            kids = self.children(item, _ICF, ("icf", index))
+            if (code := kids.one("ICFCode")) is not None:
+                self.children(code, _CODED, ("icf", index))
+            if (gradient := kids.one("ICFGradient")) is not None:
+                self.children(gradient, _CODED, ("icf", index, "gradient"))
+
+    def journal_excerpt(self, excerpt: _El, loc: Loc) -> None:
+        """JournalExcerpt: kind, signer and date, comment."""
+        kids = self.children(excerpt, _JOURNAL_EXCERPT, loc)
+        if (signer := kids.one("Signer")) is not None:
+            signed_by = self.children(signer, _SIGNER, loc).one("SignedBy")
+            if signed_by is not None:
+                self.children(signed_by, _SIGNED_BY, (*loc, "signed_by"))
+
+    def first_contact_deadline(self, deadline: _El | None) -> None:
+        """The first-contact deadline from RehabilitationDeadline's free text (R10, R19, R23)."""
+        path = deadline.path if deadline is not None else PLAN_PATH
+        self.paths[("first_contact_deadline",)] = path
+        self.paths[("deadline_reason",)] = path
+        text = _plain(self.data.get("rehabilitation_deadline"))
+        discharge = _iso_date(self.data.get("discharge_date"))
+        found = _dates_in(text)
+        if found:
+            self.put(("first_contact_deadline",), found[0].isoformat(), path)
+            if len(set(found)) > 1:
+                self.warn(
+                    path,
+                    "deadline_ambiguous",
+                    "The text names several dates; the first was taken as the deadline.",
+                )
+            # A later deadline needs a stated reason (R21); the text is that reason.
+            if discharge is not None and found[0] > discharge + timedelta(days=START_WITHIN_DAYS):
+                self.put(("deadline_reason",), text, path)
+        elif discharge is not None:
+            latest = discharge + timedelta(days=START_WITHIN_DAYS)
+            self.put(("first_contact_deadline",), latest.isoformat(), path)
+            self.warn(
+                path,
+                "deadline_assumed",
+                "The text names no date; the deadline was taken as 7 days after discharge.",
+            )
+
+
+def _wrong_version(paths: list[str]) -> XmlRejected:
+    return XmlRejected(
+        [
+            FieldError(
+                path,
+                "ggop_version",
+                "Sektorbro reads GGOP100: VersionCode GGOP100 with TypeCode GGOP.",
+            )
+            for path in paths
+        ]
+    )
+
+
+def parse_ggop(body: bytes) -> ParsedPlan:
+    """Reads a GGOP body into `Plan`'s JSON shape; XmlRejected if it is no GGOP at all."""
+    root = parse_xml(body).getroot()
+    namespace, name = _split_tag(root.tag)
+    if (namespace, name) != (MM104, "Emessage"):
+        raise _rejected(
+            f"/{name}",
+            "ggop_root",
+            f"A GGOP's root element is Emessage in namespace {MM104}.",
+        )
+    reader = _Reader()
+    message = reader.children(_El(root, "/Emessage"), _EMESSAGE)
+    plans = message.all("RehabilitationPlan")
+    if not plans:
+        raise _rejected(
+            "/Emessage", "ggop_plan_missing", "The Emessage holds no RehabilitationPlan."
+        )
+    if len(plans) > 1:
+        raise _rejected(
+            plans[1].path,
+            "ggop_plan_repeated",
+            "Sektorbro takes one RehabilitationPlan per Emessage.",
+        )
+    envelope_id = None
+    if (envelope := message.one("Envelope")) is not None:
+        found = reader.children(envelope, _ENVELOPE).text("Identifier")
+        envelope_id = found.text if found else None
+    reader.plan(plans[0]._replace(path=PLAN_PATH))
+    return ParsedPlan(reader.data, reader.paths, envelope_id, reader.warnings)
+
+
+# --- Helpers -------------------------------------------------------------------------------
+
+
+def _is_union_tag(part: str | int) -> bool:
+    return isinstance(part, str) and part.startswith("<") and part.endswith(">")
+
+
+def _children_of(element: Any) -> Iterator[tuple[Any, str | None, str, int]]:
+    """Each child element: itself, namespace, local name, position among same-named siblings."""
+    seen: Counter[str] = Counter()
+    # The parser removed comments and processing instructions, and a DOCTYPE (so entity
+    # references) is refused: every child is an element.
+    for child in element:
+        namespace, name = _split_tag(child.tag)
+        seen[name] += 1
+        yield child, namespace, name, seen[name]
+
+
+def _split_tag(tag: str) -> tuple[str | None, str]:
+    """Namespace and local name of lxml's `{namespace}name` (etree.QName is 20 times slower)."""
+    if tag[0] != "{":
+        return None, tag
+    namespace, _, name = tag[1:].partition("}")
+    return namespace, name
+
+
+def _nth(path: str, position: int) -> str:
+    return path if position == 1 else f"{path}[{position}]"
+
+
+def _text_of(element: Any) -> str:
+    text = element.text if len(element) == 0 else "".join(element.itertext())
+    return (text or "").strip()
+
+
+# XML 1.0 §2.3 S: no-break spaces and other Unicode spaces are content.
+_XML_WHITESPACE = " \t\r\n"
+_XML_SPACE = re.compile(r"[ \t\r\n]+")
+
+
+def _soft_runs(text: str | None, flags: frozenset[str]) -> list[_Run]:
+    # Whitespace in MedCom text nodes is layout: line breaks are Break, spaces may be Space.
+    if not text or not text.strip(_XML_WHITESPACE):
+        return []
+    return [_Run(_XML_SPACE.sub(" ", text), flags)]
+
+
+def _tidy(runs: list[_Run]) -> list[_Run]:
+    """Drops the soft spaces at the ends of each line and next to another space."""
+    forward: list[_Run] = []
+    after_space = True  # at the start of a line
+    for run in runs:
+        if run.soft and after_space:
+            run = _Run(run.text.lstrip(" "), run.flags)
+            if not run.text:
+                continue
+        forward.append(run)
+        after_space = run.text[-1] in " \n"
+    tidy: list[_Run] = []
+    before_space = True  # at the end of a line
+    for run in reversed(forward):
+        if run.soft and before_space:
+            run = _Run(run.text.rstrip(" "), run.flags)
+            if not run.text:
+                continue
+        tidy.append(run)
+        before_space = run.text[0] in " \n"
+    tidy.reverse()
+    return tidy
+
+
+def _trim_breaks(runs: list[_Run]) -> list[_Run]:
+    """Drops line breaks at the start and end of a text, as the model trims a plain string."""
+    start, end = 0, len(runs)
+    while start < end and runs[start].text == "\n":
+        start += 1
+    while end > start and runs[end - 1].text == "\n":
+        end -= 1
+    return runs[start:end]
+
+
+def _finish(runs: list[_Run]) -> FormattedValue | None:
+    """Merges runs of equal formatting: a str when nothing is formatted, else segments."""
+    if not any(run.text.strip() for run in runs):
+        return None
+    segments: list[tuple[str, frozenset[str]]] = []
+    for run in runs:
+        if segments and segments[-1][1] == run.flags:
+            segments[-1] = (segments[-1][0] + run.text, run.flags)
+        else:
+            segments.append((run.text, run.flags))
+    if not any(flags for _, flags in segments):
+        return "".join(text for text, _ in segments)
+    return [{"text": text, **dict.fromkeys(sorted(flags), True)} for text, flags in segments]
+
+
+def _split_before_admission(runs: list[_Run]) -> tuple[list[_Run], list[_Run]] | None:
+    """Sektorbro's own layout (render.py): heading, earlier ability, heading, extended text."""
+    if not runs or not _is_heading(runs[0], BEFORE_ADMISSION_HEADING):
+        return None
+    rest = runs[1:]
+    for index, run in enumerate(rest):
+        if _is_heading(run, EXTENDED_HEADING):
+            return rest[:index], rest[index + 1 :]
+    return rest, []
+
+
+def _is_heading(run: _Run, heading: str) -> bool:
+    return run.text == heading and "bold" in run.flags
+
+
+def _plain(value: FormattedValue | None) -> str:
+    if value is None or isinstance(value, str):
+        return value or ""
+    return "".join(segment["text"] for segment in value)
+
+
+def _danish_datetime(day: str, clock: str | None) -> str:
+    """Date and time as Danish local time in ISO 8601 with offset; as written if no date."""
+    try:
+        moment = datetime.combine(date.fromisoformat(day), time.fromisoformat(clock or "00:00"))
+    except ValueError:
+        return f"{day}T{clock}" if clock else day  # for the model to report
+    return moment.replace(tzinfo=DANISH_TIME).isoformat()
+
+
+def _iso_date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        (
+            "januar",
+            "februar",
+            "marts",
+            "april",
+            "maj",
+            "juni",
+            "juli",
+            "august",
+            "september",
+            "oktober",
+            "november",
+            "december",
+        ),
+        start=1,
+    )
+}
+# 2026-11-27, 27-11-2026, 27.11.2026, 27/11/2026, 27. november 2026.
+_DATE = re.compile(
+    r"(?<![0-9])(?:"
+    r"(?P<iso_year>[0-9]{4})-(?P<iso_month>[0-9]{2})-(?P<iso_day>[0-9]{2})"
+    r"|(?P<day>[0-9]{1,2})(?P<sep>[-./])(?P<month>[0-9]{1,2})(?P=sep)(?P<year>[0-9]{4})"
+    r"|(?P<dk_day>[0-9]{1,2})\.?\s+(?P<dk_month>" + "|".join(_MONTHS) + r")\s+(?P<dk_year>[0-9]{4})"
+    r")(?![0-9])",
+    re.IGNORECASE,
+)
+
+
+def _dates_in(text: str) -> list[date]:
+    """The real calendar dates written in `text`, in order."""
+    found = []
+    for match in _DATE.finditer(text):
+        if match["iso_year"]:
+            parts = (match["iso_year"], match["iso_month"], match["iso_day"])
+        elif match["year"]:
+            parts = (match["year"], match["month"], match["day"])
+        else:
+            parts = (match["dk_year"], str(_MONTHS[match["dk_month"].lower()]), match["dk_day"])
+        try:
+            found.append(date(*map(int, parts)))
+        except ValueError:
+            continue  # 31.02.2026 is no date
+    return found
