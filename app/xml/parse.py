@@ -24,7 +24,9 @@ this way, the model reports it as `missing`. The strict check is validation agai
 
 Left out on purpose: the envelope's Sent and AcknowledgementCode, and the names and addresses of
 the sender, receiver and copy receivers (Sektorbro's directory is their source; R28). Also left
-out: diagnosis and ICF TypeCode.
+out: diagnosis and ICF TypeCode. Dropped because `Plan` has no field for them: the Identifier,
+OrganisationName, UnitName and SuburbName of ContactCounty/ContactMunicipality, and the phone of
+HospitalAmbulatoryControl/Location.
 
 Imports only app.domain, app.errors and app.xml.headings (the xml layer; architecture.md).
 """
