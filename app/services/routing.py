@@ -55,7 +55,7 @@ def route_plan(session: Session, plan: Plan) -> PlanRouting:
                 "No kommune in the directory receives plans for this kommunekode.",
             )
         )
-    elif plan.receiver_gln is not None and plan.receiver_gln != primary.gln:
+    elif plan.receiver_gln in directory and plan.receiver_gln != primary.gln:
         errors.append(
             FieldError(
                 "receiver_gln",
