@@ -17,13 +17,17 @@ One run:
    asserted;
 5. stops the server and drops the database, also after an error, Ctrl-C or SIGTERM.
 
-Client and server share the machine, so the client's own CPU use is printed; if one client
-process nears a full core, try `--client-processes 2`.
+Client and server share the machine, so the CPU each used is printed (client, server,
+PostgreSQL, the rest), and the server's CPU time per request. If one client process nears a
+full core, try `--client-processes 2`. The client gives each sender an `httpx.AsyncClient` of
+its own (`--shared-pool`: one per process, much costlier; see `_run_client`) and opens the
+connections a little apart, so that they spread over the server's workers; the split is
+printed, since keep-alive keeps each connection on one worker for the whole run.
 
 Run it from the project root with the project's venv active:
 
     python bench/plans.py [--seconds 20] [--concurrency 32] [--workers 2]
-        [--client-processes 1] [--warmup 3]
+        [--client-processes 1] [--shared-pool] [--warmup 3]
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
 """
 
@@ -53,13 +57,12 @@ from dataclasses import dataclass, field, replace
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
-from types import FrameType
 from typing import cast
 
 import httpx
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,6 +82,7 @@ TARGET_P99_MS = 50.0
 CLIENT_SATURATION = 0.8
 
 LETTER_ID_PLACEHOLDER = "@@LETTER_ID@@"
+CONNECT_STAGGER = 0.02  # seconds between the first requests of the senders of a client process
 
 
 class BenchError(Exception):
@@ -199,7 +203,11 @@ async def _closed_loop(
     started = time.perf_counter()
     deadline = started + seconds
 
-    async def sender(client: httpx.AsyncClient) -> None:
+    async def sender(index: int, client: httpx.AsyncClient) -> None:
+        if not measure:
+            # Connections opened all at once tend to land on one server worker (whichever
+            # wakes first accepts them all), and keep-alive keeps them there: open them apart.
+            await asyncio.sleep(index * CONNECT_STAGGER)
         while time.perf_counter() < deadline:
             letter_id = next(letter_ids)
             body = load.body_head + letter_id.encode("ascii") + load.body_tail
@@ -217,7 +225,7 @@ async def _closed_loop(
                 result.latencies.append(time.perf_counter() - sent)
             outcomes[outcome] += 1
 
-    await asyncio.gather(*(sender(clients[i % len(clients)]) for i in range(load.concurrency)))
+    await asyncio.gather(*(sender(i, clients[i % len(clients)]) for i in range(load.concurrency)))
     return time.perf_counter() - started
 
 
@@ -260,15 +268,48 @@ def _proc_stats() -> dict[int, tuple[str, int, float]]:
     return stats
 
 
-def _tree_cpu_seconds(root: int) -> float | None:
-    if not Path("/proc/self/stat").exists():
-        return None
-    stats = _proc_stats()
+def _process_tree(root: int, stats: dict[int, tuple[str, int, float]]) -> set[int]:
     tree, frontier = set(), {root}
     while frontier:
         tree |= frontier
         frontier = {pid for pid, (_, ppid, _) in stats.items() if ppid in frontier} - tree
-    return sum(stats[pid][2] for pid in tree if pid in stats)
+    return tree & stats.keys()
+
+
+def _tree_cpu_seconds(root: int) -> float | None:
+    if not Path("/proc/self/stat").exists():
+        return None
+    stats = _proc_stats()
+    return sum(stats[pid][2] for pid in _process_tree(root, stats))
+
+
+def connections_per_worker(root: int, port: int) -> list[int] | None:
+    """How many of the established connections to `port` each server worker holds, most first.
+
+    The kernel hands each new connection to one worker, and keep-alive keeps it there for the
+    whole run, so an uneven split (say 6 + 2) leaves a worker idle while another queues."""
+    try:
+        sockets: dict[str, set[str]] = {"01": set(), "0A": set()}  # established, listening
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] in sockets:
+                    sockets[fields[3]].add(fields[9])  # the socket's inode
+        held: dict[int, tuple[int, bool]] = {}  # pid -> (established, listens)
+        for pid in _process_tree(root, _proc_stats()):
+            inodes = set()
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with suppress(OSError):
+                    link = os.readlink(fd)
+                    if link.startswith("socket:["):
+                        inodes.add(link[8:-1])
+            held[pid] = (len(inodes & sockets["01"]), bool(inodes & sockets["0A"]))
+    except OSError:
+        return None
+    # Workers listen; with --workers > 1 so does their supervisor, which serves nothing.
+    listeners = [pid for pid, (_, listens) in held.items() if listens]
+    workers = [pid for pid in listeners if pid != root] or listeners
+    return sorted((held[pid][0] for pid in workers), reverse=True)
 
 
 def _cpu_seconds_named(name: str) -> float | None:
@@ -315,6 +356,7 @@ class Measurement:
     server_cores: float | None
     postgres_cores: float | None
     machine_cores: float | None
+    connections_per_worker: list[int] | None
 
     @property
     def requests(self) -> int:
@@ -327,6 +369,13 @@ class Measurement:
     @property
     def errors(self) -> int:
         return sum(n for k, n in self.outcomes.items() if k != str(self.expected_status))
+
+    @property
+    def server_ms_per_request(self) -> float | None:
+        """Server CPU time per answered request, in milliseconds."""
+        if self.server_cores is None or not self.per_second:
+            return None
+        return self.server_cores / self.per_second * 1000
 
     @property
     def other_cores(self) -> float | None:
@@ -347,7 +396,13 @@ class Measurement:
 
 
 def measure(
-    name: str, load: Load, *, processes: int, expected_status: int, server_pid: int
+    name: str,
+    load: Load,
+    *,
+    processes: int,
+    expected_status: int,
+    server_pid: int,
+    server_port: int,
 ) -> Measurement:
     """Runs `load` from `processes` client processes that share its concurrency."""
     context = multiprocessing.get_context("spawn")
@@ -377,6 +432,7 @@ def measure(
             reason = _drain(results)
             raise BenchError(f"a client process failed during the warm-up: {reason}") from None
         before = take_cpu_sample(server_pid)
+        connections = connections_per_worker(server_pid, server_port)
         collected = [results.get(timeout=load.seconds + 120) for _ in clients]
         after = take_cpu_sample(server_pid)
         for client in clients:
@@ -406,6 +462,7 @@ def measure(
         server_cores=_cores(before.server, after.server, sampled),
         postgres_cores=_cores(before.postgres, after.postgres, sampled),
         machine_cores=_cores(before.machine_busy, after.machine_busy, sampled),
+        connections_per_worker=connections,
     )
 
 
@@ -435,8 +492,12 @@ def fresh_database(server_url: str) -> Iterator[str]:
     name = f"sektorbro_bench_{secrets.token_hex(6)}"
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            with admin.connect() as connection:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+        except DBAPIError as exc:
+            where = make_url(server_url).render_as_string(hide_password=True)
+            raise BenchError(f"cannot create a database on {where}: {exc.orig}") from None
         try:
             yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
         finally:
@@ -588,14 +649,22 @@ def report(
     print(f"\nplans/echo throughput: {ratio:.2f}  (the echo is the ceiling of this app here)")
 
     print(f"\nCPU while measuring, in cores kept busy (of the machine's {cpus}):")
-    header = f"{'endpoint':<18}{'client':>9}{'server':>9}{'postgres':>10}{'other':>9}{'machine':>9}"
+    header = (
+        f"{'endpoint':<18}{'client':>9}{'server':>9}{'postgres':>10}{'other':>9}{'machine':>9}"
+        f"{'server ms/req':>15}"
+    )
     print(header)
     print("-" * len(header))
     for m in (echo, plans):
         print(
             f"{m.name:<18}{_fmt(m.client_cores):>9}{_fmt(m.server_cores):>9}"
             f"{_fmt(m.postgres_cores):>10}{_fmt(m.other_cores):>9}{_fmt(m.machine_cores):>9}"
+            f"{_fmt(m.server_ms_per_request):>15}"
         )
+    for m in (echo, plans):
+        if m.connections_per_worker is not None:
+            split = " + ".join(str(n) for n in m.connections_per_worker)
+            print(f"connections per server worker during {m.name}: {split}")
     for m in (echo, plans):
         busiest = max(m.client_cores_per_process)
         if busiest > CLIENT_SATURATION:
@@ -612,7 +681,7 @@ def report(
 
     created = plans.outcomes["201"] + plans.warmup_outcomes["201"]
     print(
-        f"\nstored: select count(*) from messages = {stored} "
+        f"\nstored: select count(*) from messages = {_count(stored)} "
         f"(201 answers, warm-up included: {created:,})"
         + ("" if stored == created else "  <-- MISMATCH")
     )
@@ -626,12 +695,23 @@ def report(
         f"({plans.per_second:,.0f}/s)"
     )
     print(f"  p99 < {TARGET_P99_MS:g} ms: {'met' if latency_met else 'NOT met'} ({p99:.1f} ms)")
+    if not latency_met:
+        # Little's law: in a closed loop the mean latency is concurrency / throughput.
+        needed = args.concurrency / (TARGET_P99_MS / 1000)
+        print(
+            f"  (at concurrency {args.concurrency} the mean latency is {args.concurrency} / "
+            f"throughput, so a p99 under {TARGET_P99_MS:g} ms needs well over {needed:,.0f}/s)"
+        )
     if plans.errors:
         print(f"  ({plans.errors:,} plans were not answered 201; see above)")
 
 
-def _fmt(cores: float | None) -> str:
-    return "n/a" if cores is None else f"{cores:.2f}"
+def _count(value: int | str) -> str:
+    return f"{value:,}" if isinstance(value, int) else value
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -716,6 +796,7 @@ def main() -> int:
                 processes=args.client_processes,
                 expected_status=200,
                 server_pid=server.pid,
+                server_port=port,
             )
             print(f"measuring {PLANS_PATH} ...", flush=True)
             plans = measure(
@@ -728,6 +809,7 @@ def main() -> int:
                 processes=args.client_processes,
                 expected_status=201,
                 server_pid=server.pid,
+                server_port=port,
             )
             stored = count_messages(engine)
             report(
@@ -749,7 +831,7 @@ def main() -> int:
     return 0
 
 
-def _exit_on_signal(signum: int, _frame: FrameType | None) -> None:
+def _exit_on_signal(signum: int, _frame: types.FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
