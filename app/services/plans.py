@@ -34,8 +34,15 @@ from app.services import audit
 from app.services.context import RequestContext
 from app.services.messages import is_party
 from app.services.routing import PlanRouting, Route, route_plan
-from app.xml.parse import parse_ggop, xpath_for
-from app.xml.render import Envelope, Party, PlanParties, PlanTooLongForXdis91, XmlRenderer
+from app.xml import (
+    Envelope,
+    Party,
+    PlanParties,
+    PlanTooLongForXdis91,
+    XmlRenderer,
+    parse_ggop,
+    xpath_for,
+)
 
 __all__ = [
     "PlanInput",
