@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from sqlalchemy.orm import Session
 
 from app import orm
+from app.repositories.rows import insert_rows
 
 __all__ = ["AuditRepository"]
 
@@ -14,5 +15,5 @@ class AuditRepository:
         self.session = session
 
     def add_all(self, events: Iterable[orm.AuditEvent]) -> None:
-        """Appends events to the log."""
-        self.session.add_all(list(events))
+        """Appends events to the log (one INSERT, in the caller's transaction)."""
+        insert_rows(self.session, list(events))

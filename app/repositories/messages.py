@@ -7,6 +7,7 @@ from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from app import orm
+from app.repositories.rows import insert_rows, insert_statement, row_values
 
 __all__ = ["DeliveryRepository", "MessageRepository"]
 
@@ -29,9 +30,25 @@ class MessageRepository:
             )
         ).one_or_none()
 
-    def add(self, message: orm.Message) -> None:
-        """Adds a new message (with its deliveries and events) to the session."""
-        self.session.add(message)
+    def add_if_new(self, message: orm.Message) -> bool:
+        """Inserts the message's row unless its sender already used its letter id (MedCom's
+        duplicate key); True if it was inserted.
+
+        The unique constraint decides between concurrent copies: PostgreSQL holds a second
+        INSERT until the first copy's transaction ends (then does nothing, or inserts if that
+        one rolled back); SQLite lets one writer in at a time. No SAVEPOINT is needed.
+        """
+        statement = (
+            insert_statement(self.session, orm.Message)
+            .on_conflict_do_nothing(index_elements=["sender_gln", "letter_id"])
+            .returning(orm.Message.__table__.c["message_id"])
+        )
+        return self.session.execute(statement, row_values(message)).first() is not None
+
+    def add_deliveries(self, deliveries: Sequence[orm.Delivery]) -> None:
+        """Inserts deliveries of an inserted message, with their status histories."""
+        insert_rows(self.session, deliveries)
+        insert_rows(self.session, [event for delivery in deliveries for event in delivery.events])
 
     def list_for(
         self,

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from app import orm
@@ -28,6 +28,30 @@ class OrganisationRepository:
             select(orm.Organisation).where(orm.Organisation.gln.in_(list(glns)))
         )
         return {row.gln: row for row in rows}
+
+    def get_many_and_kommune(
+        self, glns: Iterable[str], *, municipality_code: str
+    ) -> tuple[dict[str, orm.Organisation], orm.Organisation | None]:
+        """The organisations with these GLNs, keyed by GLN, and the active kommune registered
+        for the kommunekode: what routing a plan needs, in one round trip."""
+        wanted = set(glns)
+        registered = and_(
+            orm.Organisation.kind == "kommune",
+            orm.Organisation.is_active.is_(True),
+            orm.Organisation.municipality_code == municipality_code,
+        )
+        rows = self.session.execute(
+            select(orm.Organisation, registered.label("registered")).where(
+                or_(orm.Organisation.gln.in_(wanted), registered)
+            )
+        )
+        named, kommune = {}, None
+        for organisation, is_registered in rows:
+            if organisation.gln in wanted:
+                named[organisation.gln] = organisation
+            if is_registered:
+                kommune = organisation
+        return named, kommune
 
     def search(
         self,

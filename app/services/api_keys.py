@@ -7,7 +7,7 @@ latency to every request for no gain.
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -28,11 +28,16 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who is calling: an organisation (by GLN) or an administrator."""
+    """Who is calling: an organisation (by GLN) or an administrator.
+
+    `organisation` is the row loaded with the key. Holding it also keeps it in the session's
+    identity map (which holds rows weakly), so the request does not load it a second time.
+    """
 
     key_id: str
     organisation_gln: str | None
     is_admin: bool
+    organisation: orm.Organisation | None = field(default=None, compare=False, repr=False)
 
 
 def _hash(key: str) -> str:
@@ -108,4 +113,9 @@ def authenticate(session: Session, key: str | None) -> Caller:
         raise Forbidden(
             f"The key belongs to organisation {row.organisation.gln}, which is inactive."
         )
-    return Caller(key_id=row.key_id, organisation_gln=row.organisation_gln, is_admin=row.is_admin)
+    return Caller(
+        key_id=row.key_id,
+        organisation_gln=row.organisation_gln,
+        is_admin=row.is_admin,
+        organisation=row.organisation,
+    )

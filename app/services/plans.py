@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import date
 
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import orm
@@ -29,7 +28,7 @@ from app.domain.organisation import MessageFormat, OrganisationKind
 from app.domain.plan import Plan
 from app.domain.rules import plan_warnings
 from app.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed, field_errors
-from app.repositories import MessageRepository, OrganisationRepository
+from app.repositories import MessageRepository
 from app.services import audit
 from app.services.context import RequestContext
 from app.services.messages import is_party
@@ -129,7 +128,7 @@ def validate_plan(
 ) -> list[RenderedDocument]:
     """Checks, routes and renders a plan without storing or sending anything."""
     with _located(plan_input):
-        sender = _sending_hospital(session, ctx, plan_input.plan)
+        sender = _sending_hospital(ctx, plan_input.plan)
         routing = route_plan(session, plan_input.plan)
         return _render(renderer, plan_input.plan, sender, routing, ctx)
 
@@ -142,25 +141,21 @@ def submit_plan(
     body = plan.model_dump(mode="json")
     digest = content_hash(body)
     with _located(plan_input):
-        sender = _sending_hospital(session, ctx, plan)
+        sender = _sending_hospital(ctx, plan)
+        message = _message_row(ctx, plan, body, digest)
         repository = MessageRepository(session)
-        existing = repository.get_by_letter(sender_gln=sender.gln, letter_id=plan.letter_id)
-        if existing is not None:
+        # The duplicate check comes first, so a copy sent again is answered with the first
+        # message even if the directory changed in between. The unique constraint on
+        # (sender, letter id) decides, also between concurrent copies; when this insert
+        # loses, the winner has committed and its row is visible.
+        if not repository.add_if_new(message):
+            existing = repository.get_by_letter(sender_gln=sender.gln, letter_id=plan.letter_id)
+            assert existing is not None
             return _repeat(existing, digest, plan_input)
         routing = route_plan(session, plan)
         documents = _render(renderer, plan, sender, routing, ctx)
-
-    message = _message_row(ctx, plan, body, digest, documents)
-    try:
-        # The unique constraint on (sender, letter id) decides between concurrent copies; the
-        # loser's insert fails here, after the winner committed, and answers as a duplicate.
-        with session.begin_nested():
-            repository.add(message)
-    except IntegrityError:
-        existing = repository.get_by_letter(sender_gln=sender.gln, letter_id=plan.letter_id)
-        if existing is None:
-            raise
-        return _repeat(existing, digest, plan_input)
+    message.deliveries = _deliveries(ctx, message, documents)
+    repository.add_deliveries(message.deliveries)
     audit.record(session, ctx, "plan.submitted", messages=[message])
     return PlanSubmission(message, created=True, warnings=plan_input.warnings)
 
@@ -193,17 +188,15 @@ def _located(plan_input: PlanInput) -> Iterator[None]:
         ) from None
 
 
-def _sending_hospital(session: Session, ctx: RequestContext, plan: Plan) -> orm.Organisation:
-    gln = ctx.caller.organisation_gln
-    if gln is None:
+def _sending_hospital(ctx: RequestContext, plan: Plan) -> orm.Organisation:
+    sender = ctx.caller.organisation
+    if sender is None:
         raise Forbidden("Plans are sent with an organisation's key, not an admin key.")
-    if plan.sender.gln != gln:
+    if plan.sender.gln != sender.gln:
         raise Forbidden(
             "A plan may only be sent in the caller's own name: sender.gln must be "
             "the GLN of the key's organisation."
         )
-    sender = OrganisationRepository(session).get(gln)
-    assert sender is not None  # the key's organisation exists (foreign key)
     if sender.kind != OrganisationKind.HOSPITAL:
         raise Forbidden("Only hospitals send genoptræningsplaner (sundhedsloven §84).")
     return sender
@@ -259,32 +252,10 @@ def _render(
 
 
 def _message_row(
-    ctx: RequestContext,
-    plan: Plan,
-    body: dict[str, object],
-    digest: str,
-    documents: list[RenderedDocument],
+    ctx: RequestContext, plan: Plan, body: dict[str, object], digest: str
 ) -> orm.Message:
-    message_id = str(uuid.uuid4())
-    deliveries = []
-    for document in documents:
-        delivery = orm.Delivery(
-            delivery_id=str(uuid.uuid4()),
-            message_id=message_id,
-            receiver_gln=document.route.organisation.gln,
-            role=document.route.role,
-            format=document.route.format,
-            envelope_id=document.envelope.envelope_id,
-            # Receivers poll their inbox; the delivery is there once the transaction commits.
-            status=DeliveryStatus.AVAILABLE,
-            xml=document.xml,
-            created_at=ctx.now,
-            updated_at=ctx.now,
-        )
-        delivery.events = [orm.DeliveryEvent(status=DeliveryStatus.AVAILABLE, at=ctx.now)]
-        deliveries.append(delivery)
-    message = orm.Message(
-        message_id=message_id,
+    return orm.Message(
+        message_id=str(uuid.uuid4()),
         type=MessageType.PLAN,
         sender_gln=plan.sender.gln,
         letter_id=plan.letter_id,
@@ -299,8 +270,33 @@ def _message_row(
         discharge_date=plan.discharge_date,
         first_contact_deadline=plan.first_contact_deadline,
     )
-    message.deliveries = deliveries
-    return message
+
+
+def _deliveries(
+    ctx: RequestContext, message: orm.Message, documents: list[RenderedDocument]
+) -> list[orm.Delivery]:
+    deliveries = []
+    for document in documents:
+        delivery = orm.Delivery(
+            delivery_id=str(uuid.uuid4()),
+            message_id=message.message_id,
+            receiver_gln=document.route.organisation.gln,
+            role=document.route.role,
+            format=document.route.format,
+            envelope_id=document.envelope.envelope_id,
+            # Receivers poll their inbox; the delivery is there once the transaction commits.
+            status=DeliveryStatus.AVAILABLE,
+            xml=document.xml,
+            created_at=ctx.now,
+            updated_at=ctx.now,
+        )
+        delivery.events = [
+            orm.DeliveryEvent(
+                delivery_id=delivery.delivery_id, status=DeliveryStatus.AVAILABLE, at=ctx.now
+            )
+        ]
+        deliveries.append(delivery)
+    return deliveries
 
 
 def _visible_plan(session: Session, ctx: RequestContext, message_id: str) -> orm.Message:

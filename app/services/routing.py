@@ -41,12 +41,11 @@ class PlanRouting:
 
 def route_plan(session: Session, plan: Plan) -> PlanRouting:
     """The receivers of a plan, or a 422 naming every receiver field that does not resolve."""
-    repository = OrganisationRepository(session)
     named = _named_receivers(plan)
-    directory = repository.get_many({gln for _, gln in named})
+    directory, primary = OrganisationRepository(session).get_many_and_kommune(
+        {gln for _, gln in named}, municipality_code=plan.patient.municipality_code
+    )
     errors = [error for field, gln in named if (error := _check_known(field, directory.get(gln)))]
-    kommuner = repository.active_kommuner([plan.patient.municipality_code])
-    primary = kommuner[0] if kommuner else None
     if primary is None:
         errors.append(
             FieldError(

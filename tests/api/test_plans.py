@@ -119,6 +119,32 @@ class TestSubmitPlan:
         assert again.json()["deliveries"] == first["deliveries"]
         assert session.scalars(select(orm.Delivery)).all().__len__() == 2
 
+    def test_a_copy_is_answered_as_the_duplicate_even_after_the_directory_changed(
+        self, client: TestClient, hospital: dict[str, str], session: Session
+    ) -> None:
+        first = post_plan(client, hospital).json()
+        kommune = session.get(orm.Organisation, ODENSE_KOMMUNE)
+        assert kommune is not None
+        kommune.is_active = False
+        session.commit()
+
+        again = post_plan(client, hospital)
+
+        assert again.status_code == 200
+        assert again.json()["message_id"] == first["message_id"]
+
+    def test_a_rejected_plan_leaves_its_letter_id_free(
+        self, client: TestClient, hospital: dict[str, str]
+    ) -> None:
+        rejected = post_plan(client, hospital, cc_receivers=["5790000120314"])
+
+        corrected = post_plan(client, hospital)
+
+        assert rules_by_field(assert_problem(rejected, 422, "validation_failed")) == {
+            "cc_receivers.0": "receiver_unknown"
+        }
+        assert corrected.status_code == 201
+
     def test_the_same_letter_id_with_other_content_is_a_conflict(
         self, client: TestClient, hospital: dict[str, str]
     ) -> None:

@@ -118,6 +118,8 @@ class TestAuthenticate:
         assert caller == Caller(
             key_id=key_id_of(key), organisation_gln=ODENSE_KOMMUNE, is_admin=False
         )
+        assert caller.organisation is not None
+        assert caller.organisation.gln == ODENSE_KOMMUNE
 
     def test_an_admin_key_identifies_an_administrator(self, session: Session) -> None:
         key = add_key(session, gln=None)
