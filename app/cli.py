@@ -1,4 +1,4 @@
-"""The `sektorbro` command: serve, migrate, directory import, keys, demo.
+"""The `sektorbro` command: serve, worker, migrate, directory import, keys, demo.
 
 Each command reads the settings from the environment (SEKTORBRO_*), opens the database, and on
 the embedded SQLite default brings its schema up to date first, so a new user needs no extra
@@ -7,8 +7,10 @@ step. A PostgreSQL database is only ever migrated by `sektorbro migrate`.
 
 import argparse
 import os
+import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,10 +24,13 @@ from app import __version__
 from app.clock import SystemClock
 from app.config import Settings
 from app.db import make_engine, make_session_factory
+from app.delivery.timers import Periodic
 from app.errors import SektorbroError
 from app.migrate import current_revision, head_revision, upgrade_to_head
 from app.services import api_keys, directory
 from app.services.demo import set_up_demo
+from app.worker import ack_timer_job
+from app.xml import XmlRenderer, XsdRegistry
 
 __all__ = ["main"]
 
@@ -63,6 +68,14 @@ def _parser() -> argparse.ArgumentParser:
     _add_listen_options(serve)
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     serve.set_defaults(run=_serve)
+
+    worker = commands.add_parser(
+        "worker",
+        help="evaluate the acknowledgement timers (flag overdue receipts, resend), for "
+        "deployments that run them outside the service (SEKTORBRO_RUN_TIMERS=false)",
+    )
+    worker.add_argument("--once", action="store_true", help="one evaluation, then exit")
+    worker.set_defaults(run=_worker)
 
     migrate = commands.add_parser("migrate", help="upgrade the database schema to this version")
     migrate.set_defaults(run=_migrate)
@@ -159,6 +172,24 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
         access_log=False,
         log_level=settings.log_level.lower(),
     )
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> None:
+    engine = _open_database(settings)
+    renderer = XmlRenderer(XsdRegistry())
+    job = ack_timer_job(make_session_factory(engine), renderer, SystemClock(), settings)
+    try:
+        if args.once:
+            run = job()
+            print(f"Acknowledgement timers: {run.flagged} flagged overdue, {run.resent} resent.")
+            return
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+        print(f"Evaluating acknowledgement timers every {settings.timer_interval:g} s.", flush=True)
+        Periodic("ack timers", job, interval=settings.timer_interval).run_in_foreground(stop)
+    finally:
+        engine.dispose()
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> None:

@@ -44,6 +44,32 @@ class Settings(BaseSettings):
         description="Secret key of the keyed hash (HMAC-SHA256) under which CPR numbers are "
         "indexed and audited. Changing it makes earlier audit entries unsearchable by CPR.",
     )
+    ack_timeout: int = Field(
+        default=1800,
+        gt=0,
+        description="Seconds after a transmission without a receipt before a delivery that "
+        "asked for one is flagged ack_overdue (MedCom: 30 minutes).",
+    )
+    auto_resend: bool = Field(
+        default=False,
+        description="Resend an overdue delivery automatically (new envelope id, same letter "
+        "id) instead of only flagging it, until max_resends is reached.",
+    )
+    max_resends: int = Field(
+        default=2,
+        ge=0,
+        description="Resends allowed per delivery, automatic and manual together (MedCom: 2).",
+    )
+    timer_interval: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds between two evaluations of the acknowledgement timers.",
+    )
+    run_timers: bool = Field(
+        default=True,
+        description="Evaluate the timers in the service process. Set false where "
+        "`sektorbro worker` runs them instead.",
+    )
     # prometheus_client's own variable, read here so that /metrics can aggregate the
     # workers of `sektorbro serve --workers N` (it sets the variable when N > 1).
     prometheus_multiproc_dir: Path | None = Field(

@@ -3,9 +3,10 @@ and its lifespan opens and closes the database engine. Run it with
 `uvicorn --factory app.main:create_app` (what `sektorbro serve` does).
 """
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from functools import partial
 from typing import Any
 
@@ -16,10 +17,12 @@ from app.api import api_router
 from app.clock import Clock, SystemClock
 from app.config import Settings
 from app.db import make_engine, make_session_factory
+from app.delivery.timers import Periodic
 from app.errors import PROBLEM_JSON, register_exception_handlers
 from app.metrics import HttpMetrics
 from app.middleware import RequestContextMiddleware
 from app.migrate import head_revision
+from app.worker import ack_timer_job
 from app.xml import XmlRenderer, XsdRegistry
 
 __all__ = ["create_app"]
@@ -51,9 +54,18 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         app.state.engine = engine
         app.state.session_factory = make_session_factory(engine)
         app.state.expected_revision = head_revision()
+        timers = None
+        if settings.run_timers:
+            job = ack_timer_job(app.state.session_factory, app.state.xml, app.state.clock, settings)
+            periodic = Periodic("ack timers", job, interval=settings.timer_interval)
+            timers = asyncio.create_task(periodic.run_in_background())
         try:
             yield
         finally:
+            if timers is not None:
+                timers.cancel()
+                with suppress(asyncio.CancelledError):
+                    await timers
             engine.dispose()
 
     app = FastAPI(

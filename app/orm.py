@@ -118,7 +118,10 @@ class Message(Base):
     first_contact_deadline: Mapped[date | None] = mapped_column(Date, index=True)
 
     deliveries: Mapped[list["Delivery"]] = relationship(
-        lazy="raise", back_populates="message", order_by="Delivery.delivery_id"
+        lazy="raise",
+        back_populates="message",
+        order_by="Delivery.delivery_id",
+        foreign_keys="Delivery.message_id",
     )
 
     __table_args__ = (
@@ -139,23 +142,39 @@ class Delivery(Base):
     receiver_gln: Mapped[str] = mapped_column(ForeignKey("organisations.gln"))
     role: Mapped[str] = mapped_column(String(20))
     format: Mapped[str] = mapped_column(String(10))
-    # MedCom envelope id (kuvertnummer, 1-14 characters): new for every transmission.
-    envelope_id: Mapped[str] = mapped_column(String(14), unique=True)
+    # MedCom envelope id (kuvertnummer, 1-14 characters) of the latest transmission; every
+    # transmission's envelope id is in the delivery's events. Not unique: a receipt from
+    # another system may name one envelope holding several letters (formats.md §6).
+    envelope_id: Mapped[str] = mapped_column(String(14), index=True)
     status: Mapped[str] = mapped_column(String(20))
-    # The rendered document, byte for byte as the receiver gets it (ISO-8859-1).
+    # The document of the latest transmission, byte for byte as the receiver gets it.
     xml: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The envelope asked for a receipt (pluspositivkvitt); receipts themselves never do.
+    ack_requested: Mapped[bool] = mapped_column(Boolean)
+    # When the latest transmission was sent: the acknowledgement timer runs from here.
+    sent_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    resends: Mapped[int] = mapped_column(Integer)
+    # No receipt within SEKTORBRO_ACK_TIMEOUT of sent_at (MedCom: 30 minutes).
+    ack_overdue: Mapped[bool] = mapped_column(Boolean)
+    # The receipt (a message of type receipt) that acknowledged or rejected this delivery.
+    receipt_message_id: Mapped[str | None] = mapped_column(ForeignKey("messages.message_id"))
 
-    message: Mapped[Message] = relationship(lazy="raise", back_populates="deliveries")
+    message: Mapped[Message] = relationship(
+        lazy="raise", back_populates="deliveries", foreign_keys=[message_id]
+    )
     events: Mapped[list["DeliveryEvent"]] = relationship(
         lazy="raise", order_by="DeliveryEvent.event_id"
     )
+    receipt: Mapped[Message | None] = relationship(lazy="raise", foreign_keys=[receipt_message_id])
 
     __table_args__ = (
         UniqueConstraint("message_id", "receiver_gln", name="uq_deliveries_message_receiver"),
         # The inbox: a receiver's deliveries in a status, oldest first.
         Index("ix_deliveries_inbox", "receiver_gln", "status", "created_at", "delivery_id"),
+        # The acknowledgement timer: unacknowledged deliveries by send time.
+        Index("ix_deliveries_ack_timer", "status", "ack_overdue", "sent_at"),
     )
 
 
@@ -168,6 +187,9 @@ class DeliveryEvent(Base):
     delivery_id: Mapped[str] = mapped_column(ForeignKey("deliveries.delivery_id"), index=True)
     status: Mapped[str] = mapped_column(String(20))
     at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Set on the events that are transmissions (the first and every resend), so a late receipt
+    # naming an earlier envelope still finds its delivery.
+    envelope_id: Mapped[str | None] = mapped_column(String(14), index=True)
 
 
 class AuditEvent(Base):

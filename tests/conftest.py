@@ -148,7 +148,11 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 
 @pytest.fixture
 def settings(migrated_engine: Engine) -> Settings:
-    return Settings(database_url=migrated_engine.url.render_as_string(hide_password=False))
+    # No background timers: they would write outside the test's transaction. Tests call the
+    # timer service with a clock of their own.
+    return Settings(
+        database_url=migrated_engine.url.render_as_string(hide_password=False), run_timers=False
+    )
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from app.api import health, inbox, messages, organisations, plans
+from app.api import health, inbox, messages, organisations, plans, receipts
 
 __all__ = ["api_router"]
 
@@ -12,3 +12,4 @@ api_router.include_router(organisations.router)
 api_router.include_router(plans.router)
 api_router.include_router(messages.router)
 api_router.include_router(inbox.router)
+api_router.include_router(receipts.router)

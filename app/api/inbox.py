@@ -1,12 +1,20 @@
-"""Routes of the receiver's inbox: poll, and fetch one delivery."""
+"""Routes of the receiver's inbox: poll, fetch one delivery, acknowledge it."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response, status
 
-from app.api.payloads import InboxItem, InboxPage, problem_responses
-from app.deps import ContextDep, SessionDep, wants_xml
-from app.services import inbox
+from app.api.payloads import (
+    AckIn,
+    AckOut,
+    DeliveryOut,
+    InboxItem,
+    InboxPage,
+    ReceiptOut,
+    problem_responses,
+)
+from app.deps import ContextDep, SessionDep, XmlDep, wants_xml
+from app.services import inbox, receipts
 
 __all__ = ["router"]
 
@@ -56,3 +64,44 @@ def fetch_delivery(
     if wants_xml(request):
         return Response(delivery.xml, media_type="application/xml; charset=ISO-8859-1")
     return InboxItem.of(delivery)
+
+
+@router.post(
+    "/{delivery_id}/ack",
+    response_model=AckOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Acknowledge a delivery",
+    responses={
+        200: {"model": AckOut, "description": "Acknowledged before in the same way."},
+        **problem_responses(401, 404, 409, 422),
+    },
+)
+def acknowledge(
+    delivery_id: str,
+    ack: AckIn,
+    response: Response,
+    ctx: ContextDep,
+    session: SessionDep,
+    renderer: XmlDep,
+) -> AckOut:
+    """Answers a delivery with a MedCom receipt to its sender's inbox: `positive` an XCTL03,
+    `negative` an XCTL02 with one of MedCom's refuse codes. The delivery becomes `acknowledged`
+    or `rejected` and leaves your inbox. The same answer again returns the same receipt (200);
+    a contradicting one is a 409. A receipt in your inbox is acknowledged `positive` to take it
+    out; it is never answered with a receipt of its own."""
+    outcome = receipts.acknowledge(
+        session,
+        ctx,
+        renderer,
+        delivery_id=delivery_id,
+        kind=ack.kind,
+        refuse_code=ack.refuse_code,
+        refuse_text=ack.refuse_text,
+    )
+    if not outcome.created:
+        response.status_code = status.HTTP_200_OK
+    delivery = outcome.delivery
+    return AckOut(
+        delivery=DeliveryOut.of(delivery, delivery.message.letter_id),
+        receipt=ReceiptOut.of_receipt(outcome.receipt) if outcome.receipt else None,
+    )

@@ -1,14 +1,14 @@
 """Routes for tracking: one message and its deliveries, and the caller's messages."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
 from app.api.payloads import MessageOut, MessagePage, problem_responses
-from app.deps import ContextDep, SessionDep
+from app.deps import ContextDep, SessionDep, SettingsDep, XmlDep
 from app.domain.messages import DeliveryStatus, MessageType
-from app.services import messages
+from app.services import messages, transmissions
 from app.services.messages import Direction
 
 __all__ = ["router"]
@@ -28,8 +28,11 @@ def list_messages(
     direction: Annotated[Direction | None, Query(description="Sent or received only.")] = None,
     type: Annotated[MessageType | None, Query(description="Only this message type.")] = None,
     status: Annotated[
-        DeliveryStatus | None,
-        Query(description="Only messages with a delivery (of yours, if received) in it."),
+        DeliveryStatus | Literal["ack_overdue"] | None,
+        Query(
+            description="Only messages with a delivery (of yours, if received) in this status, "
+            "or flagged `ack_overdue`: a receipt was asked for and has not come in time."
+        ),
     ] = None,
     patient_cpr: Annotated[
         str | None,
@@ -69,3 +72,22 @@ def get_message(message_id: str, ctx: ContextDep, session: SessionDep) -> Messag
     """The message and its deliveries with their status history."""
     tracked = messages.get_message(session, ctx, message_id=message_id)
     return MessageOut.of(tracked.message, tracked.deliveries)
+
+
+@router.post(
+    "/{message_id}/resend",
+    response_model=MessageOut,
+    summary="Resend what has no receipt yet",
+    responses=problem_responses(401, 403, 404, 409),
+)
+def resend_message(
+    message_id: str, ctx: ContextDep, session: SessionDep, renderer: XmlDep, settings: SettingsDep
+) -> MessageOut:
+    """Resends every delivery still waiting for its receipt, with a new envelope id and send
+    time and the same letter id (MedCom). Each transmission stays in the delivery's
+    `status_history`. More than SEKTORBRO_MAX_RESENDS resends of a delivery: 409
+    (`resend_limit`)."""
+    message = transmissions.resend_message(
+        session, ctx, renderer, message_id=message_id, max_resends=settings.max_resends
+    )
+    return MessageOut.of(message, list(message.deliveries))

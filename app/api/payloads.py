@@ -1,20 +1,23 @@
 """API-only models: response shapes and documentation of the problem format."""
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.domain.identifiers import Gln
 from app.domain.messages import DeliveryRole
 from app.domain.organisation import OrganisationDetails
 from app.domain.plan import Plan
+from app.domain.receipts import MAX_REFUSE_TEXT, ReceiptKind, RefuseCode
 from app.errors import FieldError
 
 if TYPE_CHECKING:  # routes hand ORM rows to the `of` constructors; only their shape matters
     from app import orm
 
 __all__ = [
+    "AckIn",
+    "AckOut",
     "DeliveryOut",
     "FieldProblem",
     "InboxItem",
@@ -28,6 +31,8 @@ __all__ = [
     "PlanValidation",
     "Problem",
     "Readiness",
+    "ReceiptOut",
+    "ReceiptSummary",
     "Remark",
     "RenderedDocumentOut",
     "StatusChange",
@@ -107,15 +112,53 @@ class Remark(BaseModel):
 
 
 class StatusChange(BaseModel):
-    status: str = Field(examples=["available"])
+    status: str = Field(
+        description="The status entered, or `ack_overdue` when the receipt did not come in time.",
+        examples=["available"],
+    )
     at: datetime
+    envelope_id: str | None = Field(
+        default=None,
+        description="Set on transmissions (the first and each resend): the envelope id used.",
+    )
+
+
+class ReceiptSummary(BaseModel):
+    """The receipt that settled a delivery."""
+
+    message_id: str = Field(description="The receipt's message (type `receipt`).")
+    kind: str = Field(
+        description="positive (XCTL03), negative (XCTL02) or vans_negative (XCTL01).",
+        examples=["positive"],
+    )
+    refuse_code: str | None = Field(default=None, examples=["problem_med_version"])
+    refuse_text: str | None = None
+    received_at: datetime
+
+    @classmethod
+    def of(cls, receipt: "orm.Message", letter_id: str) -> "ReceiptSummary":
+        """What `receipt` said about the letter `letter_id`."""
+        body = receipt.body
+        code, text = body.get("refuse_code"), body.get("refuse_text")
+        for letter in body.get("original_letters", []):
+            if letter.get("letter_id") == letter_id and letter.get("refuse_code"):
+                code, text = letter["refuse_code"], letter.get("refuse_text")
+        return cls(
+            message_id=receipt.message_id,
+            kind=body["kind"],
+            refuse_code=code,
+            refuse_text=text,
+            received_at=receipt.created_at,
+        )
 
 
 class DeliveryOut(BaseModel):
     delivery_id: str = Field(examples=["0b6f3b8e-5f1c-4d5e-9a53-3f0f2f5b7c11"])
     receiver_gln: str = Field(examples=["5790000121441"])
     role: str = Field(description="primary, gp_copy, cc or result_receiver.", examples=["primary"])
-    format: str = Field(description="GGOP or XDIS91.", examples=["GGOP"])
+    format: str = Field(
+        description="GGOP or XDIS91; for receipts XCTL03, XCTL02 or XCTL01.", examples=["GGOP"]
+    )
     envelope_id: str = Field(description="MedCom envelope id of the transmission.")
     status: str = Field(
         description="queued, available, pushed, fetched, acknowledged, rejected or failed.",
@@ -124,10 +167,22 @@ class DeliveryOut(BaseModel):
     status_history: list[StatusChange]
     created_at: datetime
     updated_at: datetime
+    sent_at: datetime = Field(description="When the latest transmission was sent.")
+    resends: int = Field(description="Transmissions after the first.", examples=[0])
+    ack_requested: bool = Field(
+        description="The envelope asked for a receipt (pluspositivkvitt); receipts never do."
+    )
+    ack_overdue: bool = Field(
+        description="A receipt was asked for and has not come within SEKTORBRO_ACK_TIMEOUT "
+        "of the latest transmission."
+    )
+    receipt: ReceiptSummary | None = Field(
+        default=None, description="The receipt that acknowledged or rejected the delivery."
+    )
 
     @classmethod
-    def of(cls, delivery: "orm.Delivery") -> "DeliveryOut":
-        """The tracking view of a delivery."""
+    def of(cls, delivery: "orm.Delivery", letter_id: str) -> "DeliveryOut":
+        """The tracking view of a delivery of the letter `letter_id`."""
         return cls(
             delivery_id=delivery.delivery_id,
             receiver_gln=delivery.receiver_gln,
@@ -135,9 +190,21 @@ class DeliveryOut(BaseModel):
             format=delivery.format,
             envelope_id=delivery.envelope_id,
             status=delivery.status,
-            status_history=[StatusChange(status=e.status, at=e.at) for e in delivery.events],
+            status_history=[
+                StatusChange(status=e.status, at=e.at, envelope_id=e.envelope_id)
+                for e in delivery.events
+            ],
             created_at=delivery.created_at,
             updated_at=delivery.updated_at,
+            sent_at=delivery.sent_at,
+            resends=delivery.resends,
+            ack_requested=delivery.ack_requested,
+            ack_overdue=delivery.ack_overdue,
+            receipt=(
+                ReceiptSummary.of(delivery.receipt, letter_id)
+                if delivery.receipt_message_id is not None and delivery.receipt is not None
+                else None
+            ),
         )
 
 
@@ -165,7 +232,10 @@ class MessageOut(BaseModel):
             type=message.type,
             sender_gln=message.sender_gln,
             created_at=message.created_at,
-            deliveries=[DeliveryOut.of(d) for d in sorted(deliveries, key=_delivery_order)],
+            deliveries=[
+                DeliveryOut.of(d, message.letter_id)
+                for d in sorted(deliveries, key=_delivery_order)
+            ],
             plan_type=message.plan_type,
             discharge_date=message.discharge_date,
             deadline=message.first_contact_deadline,
@@ -259,6 +329,67 @@ class InboxItem(BaseModel):
             created_at=delivery.created_at,
             xml=delivery.xml.decode("iso-8859-1"),
         )
+
+
+class AckIn(BaseModel):
+    """A receiver's answer to a delivery (MedCom receipt, formats.md §6)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    result: Literal["positive", "negative"] = Field(
+        description="positive: an XCTL03 receipt; negative: an XCTL02 receipt, which needs "
+        "`refuse_code`.",
+        examples=["positive"],
+    )
+    refuse_code: RefuseCode | None = Field(
+        default=None, description="Why the letter is refused (negative only)."
+    )
+    refuse_text: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_REFUSE_TEXT,
+        description="Free text for the sender; a line break becomes MedCom's <Break/>.",
+        examples=["Vi modtager kun genoptræningsplaner som GGOP eller XD9134L."],
+    )
+
+    @property
+    def kind(self) -> ReceiptKind:
+        """The receipt this answer makes."""
+        return ReceiptKind.POSITIVE if self.result == "positive" else ReceiptKind.NEGATIVE
+
+
+class ReceiptOut(MessageOut):
+    """A receipt message: what it says and where it went (the original sender's inbox)."""
+
+    kind: str = Field(examples=["positive"])
+    original_envelope_id: str
+    original_sender_gln: str
+    original_receiver_gln: str
+    original_letter_ids: list[str]
+
+    @classmethod
+    def of_receipt(cls, receipt: "orm.Message") -> "ReceiptOut":
+        """The receipt with its delivery to the original sender."""
+        body = receipt.body
+        tracking = MessageOut.of(receipt, list(receipt.deliveries))
+        return cls(
+            **dict(tracking),
+            kind=body["kind"],
+            original_envelope_id=body["original_envelope_id"],
+            original_sender_gln=body["original_sender"],
+            original_receiver_gln=body["original_receiver"],
+            original_letter_ids=[letter["letter_id"] for letter in body["original_letters"]],
+        )
+
+
+class AckOut(BaseModel):
+    """The acknowledged delivery and the receipt sent for it."""
+
+    delivery: DeliveryOut
+    receipt: ReceiptOut | None = Field(
+        description="The receipt sent to the original sender; null when a receipt itself was "
+        "acknowledged (receipts are never receipted)."
+    )
 
 
 class InboxPage(BaseModel):

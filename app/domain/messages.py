@@ -3,15 +3,19 @@
 import hashlib
 import hmac
 import json
+import secrets
 from enum import StrEnum
 from typing import Any
 
 __all__ = [
+    "ACK_OVERDUE",
     "UNACKNOWLEDGED",
     "DeliveryRole",
     "DeliveryStatus",
     "MessageType",
     "content_hash",
+    "new_envelope_id",
+    "new_letter_id",
     "patient_reference",
 ]
 
@@ -42,6 +46,22 @@ class DeliveryStatus(StrEnum):
 
 # What a receiver still has to deal with: its inbox (at-least-once until acknowledged).
 UNACKNOWLEDGED = (DeliveryStatus.AVAILABLE, DeliveryStatus.FETCHED)
+
+# Not a status but a flag beside it: a receipt was asked for and has not come in time
+# (SEKTORBRO_ACK_TIMEOUT; MedCom: 30 minutes). Also written to the status history when set.
+ACK_OVERDUE = "ack_overdue"
+
+
+def new_envelope_id() -> str:
+    """A new MedCom envelope id (kuvertnummer; 1-14 characters, new for every transmission):
+    14 random digits."""
+    return f"{secrets.randbelow(10**14):014d}"
+
+
+def new_letter_id() -> str:
+    """A new MedCom letter id (brevnummer; 1-14 characters) for letters Sektorbro writes
+    itself, i.e. receipts: 14 hex digits (56 random bits)."""
+    return secrets.token_hex(7)
 
 
 def content_hash(body: dict[str, Any]) -> str:

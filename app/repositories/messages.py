@@ -5,8 +5,10 @@ from datetime import datetime
 
 from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.interfaces import LoaderOption
 
 from app import orm
+from app.domain.messages import ACK_OVERDUE, UNACKNOWLEDGED
 from app.repositories.rows import insert_rows, insert_statement, row_values
 
 __all__ = ["DeliveryRepository", "MessageRepository"]
@@ -69,8 +71,14 @@ class MessageRepository:
         )
         any_delivery = orm.Delivery.message_id == orm.Message.message_id
         if delivery_status is not None:
-            own_delivery = and_(own_delivery, orm.Delivery.status == delivery_status)
-            any_delivery = and_(any_delivery, orm.Delivery.status == delivery_status)
+            # ack_overdue is a flag next to the status, searched like one (api.md).
+            matches = (
+                orm.Delivery.ack_overdue.is_(True)
+                if delivery_status == ACK_OVERDUE
+                else orm.Delivery.status == delivery_status
+            )
+            own_delivery = and_(own_delivery, matches)
+            any_delivery = and_(any_delivery, matches)
         sides = []
         if sent:
             is_sender = orm.Message.sender_gln == gln
@@ -142,10 +150,81 @@ class DeliveryRepository:
             )
         return list(self.session.scalars(query))
 
+    def get_for_update(self, delivery_id: str) -> orm.Delivery | None:
+        """Gets a delivery with its message, history and receipt, locking its row until the
+        transaction ends (PostgreSQL; SQLite has one writer at a time anyway), so that two
+        acknowledgements of one delivery happen one after the other."""
+        return self.session.scalars(
+            select(orm.Delivery)
+            .options(*_settling_options())
+            .where(orm.Delivery.delivery_id == delivery_id)
+            .with_for_update(of=orm.Delivery)
+        ).one_or_none()
+
+    def transmitted(
+        self, *, envelope_id: str, sender_gln: str, receiver_gln: str, letter_id: str | None
+    ) -> list[orm.Delivery]:
+        """The deliveries from `sender_gln` to `receiver_gln` that were transmitted in the
+        envelope `envelope_id` (first send or resend), of the letter `letter_id` if given;
+        locked like `get_for_update`."""
+        query = (
+            select(orm.Delivery)
+            .join(orm.Message, orm.Message.message_id == orm.Delivery.message_id)
+            .options(*_settling_options())
+            .where(
+                orm.Delivery.delivery_id.in_(
+                    select(orm.DeliveryEvent.delivery_id).where(
+                        orm.DeliveryEvent.envelope_id == envelope_id
+                    )
+                ),
+                orm.Delivery.receiver_gln == receiver_gln,
+                orm.Message.sender_gln == sender_gln,
+            )
+            .order_by(orm.Delivery.delivery_id)
+            .with_for_update(of=orm.Delivery)
+        )
+        if letter_id is not None:
+            query = query.where(orm.Message.letter_id == letter_id)
+        return list(self.session.scalars(query))
+
+    def awaiting_receipt(self, *, sent_before: datetime, limit: int) -> list[orm.Delivery]:
+        """Deliveries that asked for a receipt, sent before `sent_before`, still without one
+        and not yet flagged overdue; rows another transaction holds are skipped (PostgreSQL),
+        so several timer processes can share the work."""
+        return list(
+            self.session.scalars(
+                select(orm.Delivery)
+                .options(selectinload(orm.Delivery.events))
+                .where(
+                    orm.Delivery.status.in_(UNACKNOWLEDGED),
+                    orm.Delivery.ack_overdue.is_(False),
+                    orm.Delivery.ack_requested.is_(True),
+                    orm.Delivery.sent_at <= sent_before,
+                )
+                .order_by(orm.Delivery.sent_at, orm.Delivery.delivery_id)
+                .limit(limit)
+                .with_for_update(of=orm.Delivery, skip_locked=True)
+            )
+        )
+
     def add_event(self, event: orm.DeliveryEvent) -> None:
         """Adds a status change to the session."""
         self.session.add(event)
 
 
+def _settling_options() -> tuple[LoaderOption, ...]:
+    # A delivery about to be acknowledged: its message, history and receipt (with the
+    # receipt's own delivery, for the answer).
+    receipt = selectinload(orm.Delivery.receipt)
+    return (
+        selectinload(orm.Delivery.message),
+        selectinload(orm.Delivery.events),
+        receipt.selectinload(orm.Message.deliveries).selectinload(orm.Delivery.events),
+    )
+
+
 def _with_deliveries(query: Select[orm.Message]) -> Select[orm.Message]:
-    return query.options(selectinload(orm.Message.deliveries).selectinload(orm.Delivery.events))
+    deliveries = selectinload(orm.Message.deliveries)
+    return query.options(
+        deliveries.selectinload(orm.Delivery.events), deliveries.selectinload(orm.Delivery.receipt)
+    )

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from app import orm
 from app.domain.identifiers import Cpr
-from app.domain.messages import DeliveryStatus, MessageType, patient_reference
+from app.domain.messages import MessageType, patient_reference
 from app.errors import NotFound, ValidationFailed, field_errors
 from app.repositories import MessageRepository
 from app.services import audit
@@ -63,7 +63,7 @@ def list_messages(
     *,
     direction: Direction | None,
     type: MessageType | None,
-    status: DeliveryStatus | None,
+    status: str | None,
     patient_cpr: str | None,
     since: datetime | None,
     cursor: str | None,

@@ -6,7 +6,6 @@ the region's hospitals write the plans).
 """
 
 import logging
-import secrets
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,6 +21,7 @@ from app.domain.messages import (
     DeliveryStatus,
     MessageType,
     content_hash,
+    new_envelope_id,
     patient_reference,
 )
 from app.domain.organisation import MessageFormat, OrganisationKind
@@ -228,7 +228,7 @@ def _render(
     )
     documents = []
     for route in routing.routes:
-        envelope = Envelope(envelope_id=_new_envelope_id(), sent_at=ctx.now)
+        envelope = Envelope(envelope_id=new_envelope_id(), sent_at=ctx.now)
         if route.format == MessageFormat.GGOP:
             xml = renderer.render_ggop(plan, envelope=envelope, parties=parties)
         else:
@@ -289,10 +289,18 @@ def _deliveries(
             xml=document.xml,
             created_at=ctx.now,
             updated_at=ctx.now,
+            ack_requested=document.envelope.acknowledgement_code == "pluspositivkvitt",
+            sent_at=ctx.now,
+            resends=0,
+            ack_overdue=False,
+            receipt_message_id=None,
         )
         delivery.events = [
             orm.DeliveryEvent(
-                delivery_id=delivery.delivery_id, status=DeliveryStatus.AVAILABLE, at=ctx.now
+                delivery_id=delivery.delivery_id,
+                status=DeliveryStatus.AVAILABLE,
+                at=ctx.now,
+                envelope_id=delivery.envelope_id,
             )
         ]
         deliveries.append(delivery)
@@ -322,9 +330,3 @@ def _party(organisation: orm.Organisation) -> Party:
         postcode=organisation.postcode,
         phone=organisation.phone,
     )
-
-
-def _new_envelope_id() -> str:
-    # MedCom envelope ids are 1-14 characters and never reused; 14 random digits, and the
-    # unique constraint on deliveries.envelope_id guards the rest.
-    return f"{secrets.randbelow(10**14):014d}"

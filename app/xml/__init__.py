@@ -1,10 +1,12 @@
-"""The MedCom XML boundary: rendering (render.py), hardened parsing (parse.py) and XSD
-validation (validate.py).
+"""The MedCom XML boundary: rendering (render.py), hardened parsing (parse.py), receipts
+(receipts.py: XCTL01/02/03 read into `Receipt`) and XSD validation (validate.py).
 
 Other layers import from here, not from the modules.
 """
 
+from app.xml.documents import envelope_id_of, in_latin1
 from app.xml.parse import ParsedPlan, XmlRejected, parse_ggop, xpath_for
+from app.xml.receipts import parse_receipt
 from app.xml.render import (
     Envelope,
     Party,
@@ -13,7 +15,7 @@ from app.xml.render import (
     RenderedXmlInvalid,
     XmlRenderer,
 )
-from app.xml.validate import XmlIssue, XsdRegistry
+from app.xml.validate import SchemaName, XmlIssue, XsdRegistry
 
 __all__ = [
     "Envelope",
@@ -22,10 +24,14 @@ __all__ = [
     "PlanParties",
     "PlanTooLongForXdis91",
     "RenderedXmlInvalid",
+    "SchemaName",
     "XmlIssue",
     "XmlRejected",
     "XmlRenderer",
     "XsdRegistry",
+    "envelope_id_of",
+    "in_latin1",
     "parse_ggop",
+    "parse_receipt",
     "xpath_for",
 ]

@@ -63,7 +63,8 @@ Loc = tuple[str | int, ...]
 
 
 class XmlRejected(ValidationFailed):
-    """The body cannot be read as a GGOP at all; each error's `field` is an XPath."""
+    """The body cannot be read as the MedCom document expected (a GGOP, a receipt) at all;
+    each error's `field` is an XPath."""
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """Domain model -> MedCom XML bytes: a plan as GGOP, or as an XDIS91 letter for a receiver that
-only takes XDIS91 (formats.md §4, §4.5, §5).
+only takes XDIS91 (formats.md §4, §4.5, §5), and receipts as XCTL01/02/03 (formats.md §6).
 
 XML comes only from the Jinja2 templates in `xml_templates/` (conventions.md 7); this module
 prepares what is awkward in a template (local times, ICF in SKS form, formatted text as lines of
@@ -31,9 +31,12 @@ from app.domain.plan import (
     Signer,
     TeamMember,
 )
+from app.domain.receipts import Receipt
 from app.domain.text import Segment
 from app.resources import resource_dir
+from app.xml.documents import envelope_of, latin1_bytes
 from app.xml.headings import BEFORE_ADMISSION_HEADING, EXTENDED_HEADING
+from app.xml.parse import parse_xml
 from app.xml.validate import SchemaName, XmlIssue, XsdRegistry
 
 __all__ = [
@@ -541,7 +544,7 @@ def _check_gp(plan: Plan, parties: PlanParties) -> None:
 
 
 class XmlRenderer:
-    """Renders plans as MedCom XML; built once per application, safe to share across threads."""
+    """Renders plans and receipts as MedCom XML; built once per application, thread-safe."""
 
     def __init__(self, registry: XsdRegistry, *, templates_dir: Path | None = None) -> None:
         self._registry = registry
@@ -558,6 +561,7 @@ class XmlRenderer:
         )
         self._ggop: Template = self._env.get_template("ggop.xml.j2")
         self._xdis91_plan: Template = self._env.get_template("xdis91_plan.xml.j2")
+        self._receipt: Template = self._env.get_template("receipt.xml.j2")
 
     def render_ggop(self, plan: Plan, *, envelope: Envelope, parties: PlanParties) -> bytes:
         """The plan as a GGOP document (GGOP100, namespace 1.0.4), validated."""
@@ -590,6 +594,40 @@ class XmlRenderer:
             blocks=blocks,
         )
         return self._finish("xdis91", text)
+
+    def render_receipt(self, receipt: Receipt, *, envelope: Envelope) -> bytes:
+        """The receipt as a MedCom XCTL01/02/03 document (namespace 2005/08/07), validated."""
+        # formats.md §6: receipts are not receipted. Every MedCom receipt example says
+        # minuspositivkvitt, and a receipt asking for one would start an endless exchange.
+        if envelope.acknowledgement_code != "minuspositivkvitt":
+            raise ValueError("a receipt's envelope must say minuspositivkvitt")
+        return self._finish("receipt", self._receipt.render(receipt=receipt, envelope=envelope))
+
+    def reenvelope(self, document: bytes, *, envelope: Envelope, schema: SchemaName) -> bytes:
+        """`document`, an OIOXML Emessage we rendered, with `envelope`'s id, send time and
+        receipt request, in ISO-8859-1, validated against `schema`.
+
+        MedCom (formats.md §6): a resend keeps the letter and its letter id and gets a new
+        envelope id and send time. The stored document is re-enveloped, not rendered again,
+        so the receiver gets the same letter even if the directory changed meanwhile.
+        """
+        tree = parse_xml(document)
+        old = envelope_of(tree)
+        for path, value in (
+            ("{*}Sent/{*}Date", local_date(envelope.sent_at)),
+            ("{*}Sent/{*}Time", local_time(envelope.sent_at)),
+            ("{*}Identifier", envelope.envelope_id),
+            ("{*}AcknowledgementCode", envelope.acknowledgement_code),
+        ):
+            element = old.find(path)
+            if element is None:
+                raise ValueError(f"the Envelope has no {path.replace('{*}', '')}")
+            element.text = value
+        data = latin1_bytes(tree)
+        issues = self._registry.validate(schema, data)
+        if issues:
+            raise RenderedXmlInvalid(schema, issues)
+        return data
 
     def _finish(self, schema: SchemaName, text: str) -> bytes:
         # MedCom convention: ISO-8859-1. Autoescape has already escaped markup, and characters

@@ -43,7 +43,7 @@ def build_client(
 
         def build(**overrides: Any) -> TestClient:
             app = create_app(
-                Settings(database_url=settings.database_url, **overrides),
+                Settings(database_url=settings.database_url, run_timers=False, **overrides),
                 clock=FixedClock(FROZEN_NOW),
             )
             test_client = stack.enter_context(TestClient(app, raise_server_exceptions=False))

@@ -620,7 +620,12 @@ class TestXmlRenderer:
         renderer.render_ggop(make_plan(), envelope=ENVELOPE, parties=PARTIES)
         renderer.render_plan_as_xdis91(make_plan(), envelope=ENVELOPE, parties=PARTIES, receiver=GP)
 
-        assert sorted(loads) == ["_medcom.xml.j2", "ggop.xml.j2", "xdis91_plan.xml.j2"]
+        assert sorted(loads) == [
+            "_medcom.xml.j2",
+            "ggop.xml.j2",
+            "receipt.xml.j2",
+            "xdis91_plan.xml.j2",
+        ]
         assert len(loads) == loaded
 
     def test_an_invalid_render_is_reported_with_its_issues(

@@ -1,0 +1,64 @@
+"""Receipts from other MedCom systems or the VANS network (XCTL01/02/03 XML)."""
+
+from fastapi import APIRouter, Request, Response, status
+
+from app.api.payloads import AckOut, DeliveryOut, ReceiptOut, problem_responses
+from app.deps import ContextDep, RawBodyDep, SessionDep, is_xml_media_type, media_type
+from app.errors import UnsupportedMediaType
+from app.services import receipts
+from app.xml import envelope_id_of, in_latin1, parse_receipt
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/receipts", tags=["inbox"])
+
+_RECEIPT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/xml": {
+                "schema": {"type": "string", "description": "An XCTL01/02/03 OIOXML receipt."},
+                "example": '<?xml version="1.0" encoding="ISO-8859-1"?>\n<Emessage '
+                'xmlns="http://rep.oio.dk/sundcom.dk/medcom.dk/xml/schemas/2005/08/07/">'
+                "…<PositiveReceipt>…</PositiveReceipt></Emessage>",
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "",
+    response_model=AckOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Post a receipt from another MedCom system",
+    openapi_extra=_RECEIPT_BODY,
+    responses={
+        200: {"model": AckOut, "description": "This receipt was received before."},
+        **problem_responses(401, 403, 409, 413, 415, 422),
+    },
+)
+def post_receipt(
+    body: RawBodyDep, request: Request, response: Response, ctx: ContextDep, session: SessionDep
+) -> AckOut:
+    """Applies a MedCom receipt (XCTL03 positive, XCTL02 negative, XCTL01 negative from the
+    VANS network; any declared encoding) to the deliveries it names by original envelope id,
+    original letter id and EANs, and passes it to the original sender's inbox in ISO-8859-1.
+    An organisation posts receipts in its own name; XCTL01 needs the gateway's admin key."""
+    declared = media_type(request)
+    if not is_xml_media_type(declared):
+        raise UnsupportedMediaType(
+            f"A receipt is MedCom XML (application/xml); the request was "
+            f"'{declared or 'without a Content-Type'}'."
+        )
+    receipt = parse_receipt(body)
+    outcome = receipts.accept_receipt(
+        session, ctx, receipt=receipt, envelope_id=envelope_id_of(body), xml=in_latin1(body)
+    )
+    if not outcome.created:
+        response.status_code = status.HTTP_200_OK
+    delivery = outcome.delivery
+    return AckOut(
+        delivery=DeliveryOut.of(delivery, delivery.message.letter_id),
+        receipt=ReceiptOut.of_receipt(outcome.receipt) if outcome.receipt else None,
+    )

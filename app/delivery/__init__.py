@@ -1,0 +1,1 @@
+"""Work outside the request path: timers (and, later, push delivery)."""
