@@ -167,7 +167,11 @@ class Delivery(Base):
     events: Mapped[list["DeliveryEvent"]] = relationship(
         lazy="raise", order_by="DeliveryEvent.event_id"
     )
-    receipt: Mapped[Message | None] = relationship(lazy="raise", foreign_keys=[receipt_message_id])
+    # View only: receipts are written with Core INSERTs (app/repositories/rows.py); assigning
+    # this attribute names the receipt in memory and never writes it a second time.
+    receipt: Mapped[Message | None] = relationship(
+        lazy="raise", foreign_keys=[receipt_message_id], viewonly=True
+    )
 
     __table_args__ = (
         UniqueConstraint("message_id", "receiver_gln", name="uq_deliveries_message_receiver"),

@@ -355,6 +355,7 @@ def _store(
     )
     for original_delivery in about:
         original_delivery.receipt_message_id = message.message_id
+        original_delivery.receipt = message
         original_delivery.ack_overdue = False
         _set_status(ctx, original_delivery, settled)
     return message
