@@ -252,3 +252,19 @@ class TestDemo:
         assert answer.status_code == 200
         assert len(answer.json()["items"]) == len(DEMO_KOMMUNER)
         assert any(line.strip().startswith("curl") for line in printed)
+
+
+class TestWorker:
+    def test_once_evaluates_the_timers_and_reports_what_it_did(
+        self, migrated_url: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        assert main(["worker", "--once"]) == 0
+        assert "0 flagged overdue, 0 resent" in capsys.readouterr().out
+
+    def test_refuses_a_database_that_is_behind(
+        self, database_url: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        if database_url.startswith("sqlite"):
+            pytest.skip("the embedded SQLite file is upgraded in place by every command")
+        assert main(["worker", "--once"]) == 1
+        assert "sektorbro migrate" in capsys.readouterr().err
