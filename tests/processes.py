@@ -21,6 +21,14 @@ def free_port() -> int:
         return port
 
 
+def run_sektorbro(*args: str, env: dict[str, str], cwd: Path) -> str:
+    """Runs a `sektorbro` command to completion; its stdout."""
+    done = subprocess.run(
+        [SEKTORBRO, *args], env=env, cwd=cwd, capture_output=True, text=True, check=True
+    )
+    return done.stdout
+
+
 def environment(**variables: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEKTORBRO_")}
     env.update(variables)

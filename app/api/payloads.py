@@ -9,7 +9,7 @@ from app.domain.identifiers import Gln
 from app.domain.messages import DeliveryRole
 from app.domain.organisation import OrganisationDetails
 from app.domain.plan import Plan
-from app.domain.receipts import MAX_REFUSE_TEXT, ReceiptKind, RefuseCode
+from app.domain.receipts import MAX_REFUSE_TEXT, Receipt, ReceiptKind, RefuseCode
 from app.errors import FieldError
 
 if TYPE_CHECKING:  # routes hand ORM rows to the `of` constructors; only their shape matters
@@ -138,14 +138,11 @@ class ReceiptSummary(BaseModel):
     @classmethod
     def of(cls, receipt: "orm.Message", letter_id: str) -> "ReceiptSummary":
         """What `receipt` said about the letter `letter_id`."""
-        body = receipt.body
-        code, text = body.get("refuse_code"), body.get("refuse_text")
-        for letter in body.get("original_letters", []):
-            if letter.get("letter_id") == letter_id and letter.get("refuse_code"):
-                code, text = letter["refuse_code"], letter.get("refuse_text")
+        said = Receipt.from_body(receipt.body)
+        code, text = said.refusal_of(letter_id)
         return cls(
             message_id=receipt.message_id,
-            kind=body["kind"],
+            kind=said.kind,
             refuse_code=code,
             refuse_text=text,
             received_at=receipt.created_at,

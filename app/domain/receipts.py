@@ -9,9 +9,9 @@ receipt that can be built can be rendered.
 Pure: imports nothing from `app` outside `app.domain`.
 """
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from enum import StrEnum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 __all__ = [
     "MAX_ORIGINAL_LETTERS",
@@ -140,3 +140,46 @@ class Receipt:
             part.refuse_code is not None or part.refuse_text is not None for part in parts
         ):
             raise ValueError("a positive receipt carries no refuse code or refuse text")
+
+    def refusal_of(self, letter_id: str) -> tuple[RefuseCode | None, str | None]:
+        """Why the letter `letter_id` was refused: its own refuse code and text if it has
+        them, else the envelope's (both None for a positive receipt)."""
+        for letter in self.original_letters:
+            if letter.letter_id == letter_id and letter.refuse_code is not None:
+                return letter.refuse_code, letter.refuse_text
+        return self.refuse_code, self.refuse_text
+
+    def as_body(self) -> dict[str, Any]:
+        """The receipt as stored JSON (a message's `body`)."""
+        body = asdict(self)
+        body["kind"] = self.kind.value
+        return body
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> "Receipt":
+        """The receipt stored as `body` by `as_body`."""
+        letters = tuple(
+            ReceiptLetter(
+                letter_id=letter["letter_id"],
+                version_code=letter["version_code"],
+                refuse_code=_refuse_code(letter.get("refuse_code")),
+                refuse_text=letter.get("refuse_text"),
+            )
+            for letter in body["original_letters"]
+        )
+        return cls(
+            kind=ReceiptKind(body["kind"]),
+            letter_id=body["letter_id"],
+            sender=body["sender"],
+            receiver=body["receiver"],
+            original_envelope_id=body["original_envelope_id"],
+            original_sender=body["original_sender"],
+            original_receiver=body["original_receiver"],
+            original_letters=letters,
+            refuse_code=_refuse_code(body.get("refuse_code")),
+            refuse_text=body.get("refuse_text"),
+        )
+
+
+def _refuse_code(value: str | None) -> RefuseCode | None:
+    return RefuseCode(value) if value is not None else None

@@ -161,6 +161,18 @@ class DeliveryRepository:
             .with_for_update(of=orm.Delivery)
         ).one_or_none()
 
+    def of_message_for_update(self, message_id: str) -> list[orm.Delivery]:
+        """A message's deliveries, locked like `get_for_update`."""
+        return list(
+            self.session.scalars(
+                select(orm.Delivery)
+                .options(*_settling_options())
+                .where(orm.Delivery.message_id == message_id)
+                .order_by(orm.Delivery.delivery_id)
+                .with_for_update(of=orm.Delivery)
+            )
+        )
+
     def transmitted(
         self, *, envelope_id: str, sender_gln: str, receiver_gln: str, letter_id: str | None
     ) -> list[orm.Delivery]:
@@ -206,10 +218,6 @@ class DeliveryRepository:
                 .with_for_update(of=orm.Delivery, skip_locked=True)
             )
         )
-
-    def add_event(self, event: orm.DeliveryEvent) -> None:
-        """Adds a status change to the session."""
-        self.session.add(event)
 
 
 def _settling_options() -> tuple[LoaderOption, ...]:

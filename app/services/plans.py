@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from app import orm
 from app.domain.messages import (
     DeliveryRole,
-    DeliveryStatus,
     MessageType,
     content_hash,
     new_envelope_id,
@@ -31,6 +30,7 @@ from app.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFail
 from app.repositories import MessageRepository
 from app.services import audit
 from app.services.context import RequestContext
+from app.services.deliveries import first_transmission
 from app.services.messages import is_party
 from app.services.routing import PlanRouting, Route, route_plan
 from app.xml import (
@@ -275,36 +275,19 @@ def _message_row(
 def _deliveries(
     ctx: RequestContext, message: orm.Message, documents: list[RenderedDocument]
 ) -> list[orm.Delivery]:
-    deliveries = []
-    for document in documents:
-        delivery = orm.Delivery(
-            delivery_id=str(uuid.uuid4()),
+    return [
+        first_transmission(
             message_id=message.message_id,
             receiver_gln=document.route.organisation.gln,
             role=document.route.role,
             format=document.route.format,
             envelope_id=document.envelope.envelope_id,
-            # Receivers poll their inbox; the delivery is there once the transaction commits.
-            status=DeliveryStatus.AVAILABLE,
-            xml=document.xml,
-            created_at=ctx.now,
-            updated_at=ctx.now,
             ack_requested=document.envelope.acknowledgement_code == "pluspositivkvitt",
-            sent_at=ctx.now,
-            resends=0,
-            ack_overdue=False,
-            receipt_message_id=None,
+            xml=document.xml,
+            now=ctx.now,
         )
-        delivery.events = [
-            orm.DeliveryEvent(
-                delivery_id=delivery.delivery_id,
-                status=DeliveryStatus.AVAILABLE,
-                at=ctx.now,
-                envelope_id=delivery.envelope_id,
-            )
-        ]
-        deliveries.append(delivery)
-    return deliveries
+        for document in documents
+    ]
 
 
 def _visible_plan(session: Session, ctx: RequestContext, message_id: str) -> orm.Message:

@@ -12,7 +12,7 @@ positive → `acknowledged`, negative → `rejected`. MedCom's rules kept here:
 """
 
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
@@ -32,6 +32,7 @@ from app.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFail
 from app.repositories import DeliveryRepository, MessageRepository
 from app.services import audit
 from app.services.context import RequestContext
+from app.services.deliveries import first_transmission
 from app.xml import Envelope, XmlRenderer
 
 __all__ = ["ReceiptOutcome", "accept_receipt", "acknowledge"]
@@ -125,7 +126,7 @@ def accept_receipt(
     )
     if existing is not None:
         # The same receipt posted again (MedCom: a duplicate is answered like the first).
-        if existing.content_hash != content_hash(_body(receipt)):
+        if existing.content_hash != content_hash(receipt.as_body()):
             raise Conflict(
                 "A different receipt with this letter id from this sender was already "
                 "received. A new receipt needs a new letter id."
@@ -133,7 +134,7 @@ def accept_receipt(
         return ReceiptOutcome(deliveries[0], existing, created=False)
     for delivery in deliveries:
         if delivery.receipt is not None:
-            _same_answer(delivery, receipt.kind, _refuse_code_for(receipt, delivery))
+            _same_answer(delivery, receipt.kind, receipt.refusal_of(delivery.message.letter_id)[0])
         else:
             _check_open(delivery)
     open_deliveries = [d for d in deliveries if d.receipt is None]
@@ -255,8 +256,9 @@ def _same_answer(
     """The delivery's receipt, if it answers the same way; a 409 if it contradicts."""
     receipt = delivery.receipt
     assert receipt is not None
-    earlier_kind = ReceiptKind(receipt.body["kind"])
-    earlier_code = _refuse_code_in(receipt.body, delivery)
+    earlier = Receipt.from_body(receipt.body)
+    earlier_kind = earlier.kind
+    earlier_code, _ = earlier.refusal_of(delivery.message.letter_id)
     same = (earlier_kind == ReceiptKind.POSITIVE) == (kind == ReceiptKind.POSITIVE)
     if not same or (kind != ReceiptKind.POSITIVE and refuse_code != earlier_code):
         raise Conflict(
@@ -298,7 +300,7 @@ def _store(
     about: list[orm.Delivery],
 ) -> orm.Message:
     """Stores the receipt as a message to the original sender's inbox and settles `about`."""
-    body = _body(receipt)
+    body = receipt.as_body()
     message = orm.Message(
         message_id=str(uuid.uuid4()),
         type=MessageType.RECEIPT,
@@ -321,31 +323,17 @@ def _store(
         raise Conflict(
             "A receipt with this letter id from this sender was received at the same time."
         )
-    delivery = orm.Delivery(
-        delivery_id=str(uuid.uuid4()),
+    # Receipts are never receipted (minuspositivkvitt).
+    delivery = first_transmission(
         message_id=message.message_id,
         receiver_gln=receipt.original_sender,
         role=DeliveryRole.PRIMARY,
         format=receipt.kind.statistical_code,
         envelope_id=envelope_id,
-        status=DeliveryStatus.AVAILABLE,
-        xml=xml,
-        created_at=ctx.now,
-        updated_at=ctx.now,
         ack_requested=False,
-        sent_at=ctx.now,
-        resends=0,
-        ack_overdue=False,
-        receipt_message_id=None,
+        xml=xml,
+        now=ctx.now,
     )
-    delivery.events = [
-        orm.DeliveryEvent(
-            delivery_id=delivery.delivery_id,
-            status=DeliveryStatus.AVAILABLE,
-            at=ctx.now,
-            envelope_id=envelope_id,
-        )
-    ]
     message.deliveries = [delivery]
     repository.add_deliveries(message.deliveries)
     settled = (
@@ -365,25 +353,3 @@ def _set_status(ctx: RequestContext, delivery: orm.Delivery, status: DeliverySta
     delivery.status = status
     delivery.updated_at = ctx.now
     delivery.events.append(orm.DeliveryEvent(status=status, at=ctx.now))
-
-
-def _body(receipt: Receipt) -> dict[str, object]:
-    body = asdict(receipt)
-    body["kind"] = receipt.kind.value
-    return body
-
-
-def _refuse_code_for(receipt: Receipt, delivery: orm.Delivery) -> RefuseCode | None:
-    for letter in receipt.original_letters:
-        if letter.letter_id == delivery.message.letter_id and letter.refuse_code:
-            return letter.refuse_code
-    return receipt.refuse_code
-
-
-def _refuse_code_in(body: dict[str, object], delivery: orm.Delivery) -> RefuseCode | None:
-    letters = body.get("original_letters")
-    for letter in letters if isinstance(letters, list) else []:
-        if letter.get("letter_id") == delivery.message.letter_id and letter.get("refuse_code"):
-            return RefuseCode(letter["refuse_code"])
-    code = body.get("refuse_code")
-    return RefuseCode(code) if isinstance(code, str) else None

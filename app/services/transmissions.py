@@ -58,13 +58,10 @@ def resend_message(
         raise NotFound("No message with this message_id is visible to you.")
     if message.sender_gln != gln:
         raise Forbidden("Only the sender of a message resends it.")
-    repository = DeliveryRepository(session)
     waiting = [
-        locked
-        for delivery in message.deliveries
-        if delivery.ack_requested
-        and (locked := repository.get_for_update(delivery.delivery_id)) is not None
-        and locked.status in UNACKNOWLEDGED
+        delivery
+        for delivery in DeliveryRepository(session).of_message_for_update(message_id)
+        if delivery.ack_requested and delivery.status in UNACKNOWLEDGED
     ]
     if not waiting:
         raise Conflict(

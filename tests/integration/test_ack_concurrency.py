@@ -1,7 +1,6 @@
 """Two pollers acknowledging the same delivery at once, on a real 2-worker server: one
 receipt, and both answers name it."""
 
-import subprocess
 import threading
 from pathlib import Path
 
@@ -9,20 +8,13 @@ import httpx
 import pytest
 
 from tests.factories import ODENSE_HOSPITAL, ODENSE_KOMMUNE, demo_directory_text, plan_fields
-from tests.processes import SEKTORBRO, environment, free_port, running
+from tests.processes import environment, free_port, run_sektorbro, running
 
 POLLERS = 2
 
 
-def sektorbro(*args: str, env: dict[str, str], cwd: Path) -> str:
-    done = subprocess.run(
-        [SEKTORBRO, *args], env=env, cwd=cwd, capture_output=True, text=True, check=True
-    )
-    return done.stdout
-
-
 def key_for(gln: str, *, env: dict[str, str], cwd: Path) -> dict[str, str]:
-    key = sektorbro("keys", "create", "--org", gln, env=env, cwd=cwd).splitlines()[-1]
+    key = run_sektorbro("keys", "create", "--org", gln, env=env, cwd=cwd).splitlines()[-1]
     return {"Authorization": f"Bearer {key}"}
 
 
@@ -37,8 +29,8 @@ def test_two_pollers_acknowledging_one_delivery_make_one_receipt(
     )
     directory = tmp_path / "directory.csv"
     directory.write_text(demo_directory_text(), encoding="utf-8")
-    sektorbro("migrate", env=env, cwd=tmp_path)
-    sektorbro("directory", "import", str(directory), env=env, cwd=tmp_path)
+    run_sektorbro("migrate", env=env, cwd=tmp_path)
+    run_sektorbro("directory", "import", str(directory), env=env, cwd=tmp_path)
     hospital = key_for(ODENSE_HOSPITAL, env=env, cwd=tmp_path)
     kommune = key_for(ODENSE_KOMMUNE, env=env, cwd=tmp_path)
     port = free_port()

@@ -4,7 +4,6 @@ The database's unique constraint on (sender, letter id) decides; the losers answ
 duplicate they are (200 with the first message), never 409 or 500.
 """
 
-import subprocess
 import threading
 from pathlib import Path
 
@@ -12,16 +11,9 @@ import httpx
 import pytest
 
 from tests.factories import ODENSE_HOSPITAL, demo_directory_text, plan_fields
-from tests.processes import SEKTORBRO, environment, free_port, running
+from tests.processes import environment, free_port, run_sektorbro, running
 
 THREADS = 10
-
-
-def sektorbro(*args: str, env: dict[str, str], cwd: Path) -> str:
-    done = subprocess.run(
-        [SEKTORBRO, *args], env=env, cwd=cwd, capture_output=True, text=True, check=True
-    )
-    return done.stdout
 
 
 @pytest.mark.slow
@@ -33,9 +25,9 @@ def test_ten_simultaneous_copies_of_a_plan_make_one_message(
     )
     directory = tmp_path / "directory.csv"
     directory.write_text(demo_directory_text(), encoding="utf-8")
-    sektorbro("migrate", env=env, cwd=tmp_path)
-    sektorbro("directory", "import", str(directory), env=env, cwd=tmp_path)
-    key = sektorbro("keys", "create", "--org", ODENSE_HOSPITAL, env=env, cwd=tmp_path)
+    run_sektorbro("migrate", env=env, cwd=tmp_path)
+    run_sektorbro("directory", "import", str(directory), env=env, cwd=tmp_path)
+    key = run_sektorbro("keys", "create", "--org", ODENSE_HOSPITAL, env=env, cwd=tmp_path)
     headers = {"Authorization": f"Bearer {key.splitlines()[-1]}"}
     port = free_port()
     start = threading.Barrier(THREADS)
