@@ -14,6 +14,7 @@ from app.errors import FieldError
 
 if TYPE_CHECKING:  # routes hand ORM rows to the `of` constructors; only their shape matters
     from app import orm
+    from app.repositories import InboxEntry
 
 __all__ = [
     "AckIn",
@@ -310,21 +311,20 @@ class InboxItem(BaseModel):
     )
 
     @classmethod
-    def of(cls, delivery: "orm.Delivery") -> "InboxItem":
+    def of(cls, entry: "InboxEntry") -> "InboxItem":
         """The inbox view of a delivery."""
-        message = delivery.message
         return cls(
-            delivery_id=delivery.delivery_id,
-            message_id=delivery.message_id,
-            type=message.type,
-            sender_gln=message.sender_gln,
-            letter_id=message.letter_id,
-            envelope_id=delivery.envelope_id,
-            role=delivery.role,
-            format=delivery.format,
-            status=delivery.status,
-            created_at=delivery.created_at,
-            xml=delivery.xml.decode("iso-8859-1"),
+            delivery_id=entry.delivery_id,
+            message_id=entry.message_id,
+            type=entry.type,
+            sender_gln=entry.sender_gln,
+            letter_id=entry.letter_id,
+            envelope_id=entry.envelope_id,
+            role=entry.role,
+            format=entry.format,
+            status=entry.status,
+            created_at=entry.created_at,
+            xml=entry.xml.decode("iso-8859-1"),
         )
 
 

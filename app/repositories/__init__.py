@@ -2,13 +2,14 @@
 
 from app.repositories.api_keys import ApiKeyRepository
 from app.repositories.audit import AuditRepository
-from app.repositories.messages import DeliveryRepository, MessageRepository
+from app.repositories.messages import DeliveryRepository, InboxEntry, MessageRepository
 from app.repositories.organisations import OrganisationRepository
 
 __all__ = [
     "ApiKeyRepository",
     "AuditRepository",
     "DeliveryRepository",
+    "InboxEntry",
     "MessageRepository",
     "OrganisationRepository",
 ]

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.db import Base
 
-__all__ = ["insert_rows", "insert_statement", "row_values"]
+__all__ = ["insert_rows", "insert_statement", "insert_values", "row_values"]
 
 
 def insert_rows(session: Session, objects: Sequence[Base]) -> None:
@@ -27,6 +27,12 @@ def insert_rows(session: Session, objects: Sequence[Base]) -> None:
         return
     table = _table(objects[0])
     session.execute(insert(table), [_values(table, obj) for obj in objects])
+
+
+def insert_values(session: Session, entity: type[Base], rows: Sequence[dict[str, Any]]) -> None:
+    """Inserts rows given as column values into the table of `entity`, in one statement."""
+    if rows:
+        session.execute(insert(_table(entity)), rows)
 
 
 def insert_statement(session: Session, entity: type[Base]) -> PostgresqlInsert | SqliteInsert:

@@ -4,14 +4,29 @@ The patient is recorded as a keyed hash (app/domain/messages.py), never the CPR 
 """
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from app import orm
 from app.repositories import AuditRepository
 from app.services.context import RequestContext
 
 __all__ = ["record"]
+
+
+class MessageRead(Protocol):
+    """What the log keeps of a message read: a stored message or an inbox entry."""
+
+    @property
+    def message_id(self) -> str: ...
+
+    @property
+    def patient_ref(self) -> str: ...
+
+
+class DeliveryRead(Protocol):
+    @property
+    def delivery_id(self) -> str: ...
 
 
 def record(
@@ -19,8 +34,8 @@ def record(
     ctx: RequestContext,
     action: str,
     *,
-    messages: Sequence[orm.Message] = (),
-    deliveries: Sequence[tuple[orm.Message, orm.Delivery]] = (),
+    messages: Sequence[MessageRead] = (),
+    deliveries: Sequence[tuple[MessageRead, DeliveryRead]] = (),
     patient_ref: str | None = None,
 ) -> None:
     """Writes one audit event per message or (message, delivery) read, or one with only a
@@ -34,15 +49,15 @@ def record(
     if not targets:
         targets = [(None, None, patient_ref)]
     AuditRepository(session).add_all(
-        orm.AuditEvent(
-            at=ctx.now,
-            action=action,
-            actor_key_id=ctx.caller.key_id,
-            actor_gln=ctx.caller.organisation_gln,
-            message_id=message_id,
-            delivery_id=delivery_id,
-            patient_ref=ref,
-            request_id=ctx.request_id,
-        )
+        {
+            "at": ctx.now,
+            "action": action,
+            "actor_key_id": ctx.caller.key_id,
+            "actor_gln": ctx.caller.organisation_gln,
+            "message_id": message_id,
+            "delivery_id": delivery_id,
+            "patient_ref": ref,
+            "request_id": ctx.request_id,
+        }
         for message_id, delivery_id, ref in targets
     )

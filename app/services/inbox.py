@@ -10,9 +10,9 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from app import orm
-from app.domain.messages import UNACKNOWLEDGED, DeliveryStatus
+from app.domain.messages import DeliveryStatus
 from app.errors import NotFound
-from app.repositories import DeliveryRepository
+from app.repositories import DeliveryRepository, InboxEntry
 from app.services import audit
 from app.services.context import RequestContext
 from app.services.cursors import decode_keyset, encode_keyset
@@ -31,7 +31,7 @@ def list_inbox(
     limit: int,
     wait: float = 0,
     sleep: Callable[[float], None] = time.sleep,
-) -> tuple[list[orm.Delivery], str | None]:
+) -> tuple[list[InboxEntry], str | None]:
     """A page of the caller's unacknowledged deliveries and the next cursor (or None).
 
     With `wait`, an empty inbox is looked at again until something arrives or `wait`
@@ -44,7 +44,7 @@ def list_inbox(
     repository = DeliveryRepository(session)
     deadline = time.monotonic() + wait
     while True:
-        rows = repository.inbox(gln, statuses=UNACKNOWLEDGED, after=after, limit=limit + 1)
+        rows = repository.inbox(gln, after=after, limit=limit + 1)
         if rows or time.monotonic() >= deadline:
             break
         # End the read transaction while waiting: on SQLite it holds the write lock, and on
@@ -53,14 +53,15 @@ def list_inbox(
         sleep(POLL_INTERVAL_SECONDS)
     page = rows[:limit]
     if page:
-        audit.record(session, ctx, "inbox.listed", deliveries=[(d.message, d) for d in page])
+        # An entry carries the ids of its message and of its delivery alike.
+        audit.record(session, ctx, "inbox.listed", deliveries=[(entry, entry) for entry in page])
     if len(rows) <= limit:
         return page, None
     last = page[-1]
     return page, encode_keyset(last.created_at, last.delivery_id)
 
 
-def fetch_delivery(session: Session, ctx: RequestContext, *, delivery_id: str) -> orm.Delivery:
+def fetch_delivery(session: Session, ctx: RequestContext, *, delivery_id: str) -> InboxEntry:
     """One of the caller's deliveries; an available one becomes `fetched`."""
     delivery = DeliveryRepository(session).get(delivery_id)
     if delivery is None or delivery.receiver_gln != ctx.caller.organisation_gln:
@@ -70,4 +71,4 @@ def fetch_delivery(session: Session, ctx: RequestContext, *, delivery_id: str) -
         delivery.updated_at = ctx.now
         delivery.events.append(orm.DeliveryEvent(status=DeliveryStatus.FETCHED, at=ctx.now))
     audit.record(session, ctx, "delivery.fetched", deliveries=[(delivery.message, delivery)])
-    return delivery
+    return InboxEntry.of(delivery)
