@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, and_, exists, or_, select, tuple_
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.interfaces import LoaderOption
 
 from app import orm
@@ -262,11 +262,12 @@ class DeliveryRepository:
 
 
 def _settling_options() -> tuple[LoaderOption, ...]:
-    # A delivery about to be acknowledged: its message, history and receipt (with the
-    # receipt's own delivery, for the answer).
+    # A delivery about to be acknowledged: its message (joined; its stored body is not
+    # needed, so it is read only if asked for), history and receipt (with the receipt's own
+    # delivery, for the answer).
     receipt = selectinload(orm.Delivery.receipt)
     return (
-        selectinload(orm.Delivery.message),
+        joinedload(orm.Delivery.message, innerjoin=True).defer(orm.Message.body),
         selectinload(orm.Delivery.events),
         receipt.selectinload(orm.Message.deliveries).selectinload(orm.Delivery.events),
     )

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from app.repositories import AuditRepository
+from app.repositories import AuditRepository, AuditTarget
 from app.services.context import RequestContext
 
 __all__ = ["record"]
@@ -40,7 +40,7 @@ def record(
 ) -> None:
     """Writes one audit event per message or (message, delivery) read, or one with only a
     patient."""
-    targets: list[tuple[str | None, str | None, str | None]] = [
+    targets: list[AuditTarget] = [
         (message.message_id, None, message.patient_ref) for message in messages
     ] + [
         (message.message_id, delivery.delivery_id, message.patient_ref)
@@ -48,16 +48,11 @@ def record(
     ]
     if not targets:
         targets = [(None, None, patient_ref)]
-    AuditRepository(session).add_all(
-        {
-            "at": ctx.now,
-            "action": action,
-            "actor_key_id": ctx.caller.key_id,
-            "actor_gln": ctx.caller.organisation_gln,
-            "message_id": message_id,
-            "delivery_id": delivery_id,
-            "patient_ref": ref,
-            "request_id": ctx.request_id,
-        }
-        for message_id, delivery_id, ref in targets
+    AuditRepository(session).add(
+        at=ctx.now,
+        action=action,
+        actor_key_id=ctx.caller.key_id,
+        actor_gln=ctx.caller.organisation_gln,
+        request_id=ctx.request_id,
+        targets=targets,
     )
