@@ -14,7 +14,8 @@ For each store size N (--sizes, default 100,000 and 1,000,000), one after the ot
    directory's kommuner in turn (Odense Kommune gets 1 in K). All deliveries are
    `acknowledged` except the newest --available of Odense Kommune's, which are `available`
    (its inbox). Then VACUUM ANALYZE;
-4. measures, at --concurrency (default 4) from this process (asyncio + httpx, one AsyncClient
+4. measures, at each --concurrency (default 1 and 4: one poller's latency, and four requests
+   in flight on the machine's cores) from this process (asyncio + httpx, one AsyncClient
    per sender), for --seconds each after --warmup: (a) `GET /v1/inbox?limit=50` as Odense
    Kommune; (b) acks, `POST /v1/inbox/{id}/ack` with `{"result":"positive"}`, every request
    a different `available` delivery of Odense Kommune's (taken in random order beforehand);
@@ -27,7 +28,7 @@ more than 1.5x the small one) -- printed, never asserted.
 
 Run it from the project root with the project's venv active:
 
-    python bench/inbox.py [--sizes 100000,1000000] [--seconds 10] [--concurrency 4]
+    python bench/inbox.py [--sizes 100000,1000000] [--seconds 10] [--concurrency 1,4]
         [--workers 2] [--available 10000] [--warmup 2]
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
 """
@@ -85,6 +86,7 @@ class Measurement:
     size: int
     name: str
     expected_status: int
+    concurrency: int
     latencies: list[float] = field(default_factory=list)  # seconds, one per request
     outcomes: Counter[str] = field(default_factory=Counter)
     first_error: str | None = None
@@ -195,7 +197,12 @@ def measure(
     """A warm-up, then the measured run, with the server's and PostgreSQL's CPU around it."""
     asyncio.run(
         closed_loop(
-            base, headers, request, concurrency=args.concurrency, seconds=args.warmup, result=None
+            base,
+            headers,
+            request,
+            concurrency=result.concurrency,
+            seconds=args.warmup,
+            result=None,
         )
     )
     before = take_cpu_sample(server_pid)
@@ -204,7 +211,7 @@ def measure(
             base,
             headers,
             request,
-            concurrency=args.concurrency,
+            concurrency=result.concurrency,
             seconds=args.seconds,
             result=result,
         )
@@ -408,16 +415,6 @@ def run_size(
         )
 
         headers = {"authorization": f"Bearer {kommune_key}"}
-        print(f"[{size:,}] measuring GET {INBOX_PATH} ...", flush=True)
-        inbox = measure(
-            Measurement(size, f"GET {INBOX_PATH}", 200),
-            base,
-            headers,
-            lambda client: client.get(INBOX_PATH),
-            args=args,
-            server_pid=server.pid,
-        )
-
         ids = available_ids(engine)
         ack_headers = headers | {"content-type": "application/json"}
 
@@ -426,18 +423,33 @@ def run_size(
                 return None
             return client.post(f"/v1/inbox/{ids.pop()}/ack", content=ACK_BODY)
 
-        print(f"[{size:,}] measuring POST /v1/inbox/{{id}}/ack ...", flush=True)
-        acks = measure(
-            Measurement(size, "POST /v1/inbox/{id}/ack", 201),
-            base,
-            ack_headers,
-            ack,
-            args=args,
-            server_pid=server.pid,
-        )
+        measured = []
+        for concurrency in args.concurrency:
+            print(f"[{size:,}] measuring GET {INBOX_PATH} at concurrency {concurrency} ...")
+            measured.append(
+                measure(
+                    Measurement(size, f"GET {INBOX_PATH}", 200, concurrency),
+                    base,
+                    headers,
+                    lambda client: client.get(INBOX_PATH),
+                    args=args,
+                    server_pid=server.pid,
+                )
+            )
+            print(f"[{size:,}] measuring acks at concurrency {concurrency} ...")
+            measured.append(
+                measure(
+                    Measurement(size, "POST /v1/inbox/{id}/ack", 201, concurrency),
+                    base,
+                    ack_headers,
+                    ack,
+                    args=args,
+                    server_pid=server.pid,
+                )
+            )
         if server.poll() is not None:
             print(f"\nthe server exited early:\n{log.read_text()}")
-        return store, [inbox, acks]
+        return store, measured
 
 
 # --------------------------------------------------------------------------------------------
@@ -458,12 +470,14 @@ def report(
     print(f"  database      {database}, same machine")
     print(f"  server        uvicorn --workers {args.workers}, SEKTORBRO_RUN_TIMERS=false")
     print(
-        f"  client        asyncio + httpx {httpx.__version__}, concurrency {args.concurrency}, "
-        f"{args.seconds:g} s per endpoint after a {args.warmup:g} s warm-up"
+        f"  client        asyncio + httpx {httpx.__version__}, concurrency "
+        f"{', '.join(map(str, args.concurrency))} (requests in flight), {args.seconds:g} s per "
+        f"endpoint and concurrency after a {args.warmup:g} s warm-up"
     )
     print()
     header = (
-        f"{'store':>10}{'seed s':>8}{'DB MB':>8}{'avail.':>8}  {'endpoint':<26}{'requests':>9}"
+        f"{'store':>10}{'seed s':>8}{'DB MB':>8}{'avail.':>8}  {'endpoint':<26}{'conc.':>6}"
+        f"{'requests':>9}"
         f"{'req/s':>7}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'errors':>7}"
         f"{'srv ms/req':>11}{'pg ms/req':>10}"
     )
@@ -475,7 +489,7 @@ def report(
             print(
                 f"{store.size:>10,}{store.seed_seconds:>8.1f}"
                 f"{store.database_bytes / 2**20:>8,.0f}{store.available:>8,}  {m.name:<26}"
-                f"{m.requests:>9,}{rate:>7.0f}{m.percentile_ms(0.5):>8.1f}"
+                f"{m.concurrency:>6}{m.requests:>9,}{rate:>7.0f}{m.percentile_ms(0.5):>8.1f}"
                 f"{m.percentile_ms(0.99):>8.1f}{m.percentile_ms(1.0):>8.1f}{m.errors:>7,}"
                 f"{_fmt(m.per_request_ms(m.server_cpu)):>11}"
                 f"{_fmt(m.per_request_ms(m.postgres_cpu)):>10}"
@@ -489,10 +503,14 @@ def report(
     for m in results:
         if m.errors:
             unexpected = {k: n for k, n in m.outcomes.items() if k != str(m.expected_status)}
-            print(f"{m.name} at {m.size:,}: errors {unexpected}; first: {m.first_error}")
+            print(
+                f"{m.name} at {m.size:,}, concurrency {m.concurrency}: errors {unexpected}; "
+                f"first: {m.first_error}"
+            )
         if m.ran_out:
             print(
-                f"{m.name} at {m.size:,}: ran out of available deliveries after "
+                f"{m.name} at {m.size:,}, concurrency {m.concurrency}: ran out of available "
+                f"deliveries after "
                 f"{m.wall_seconds:.1f} s (raise --available)"
             )
 
@@ -501,20 +519,21 @@ def report(
         p99 = m.percentile_ms(0.99)
         met = p99 < TARGET_P99_MS and not m.errors
         print(
-            f"  p99 {m.name} at {m.size:,}: {'met' if met else 'NOT met'} ({p99:.1f} ms"
+            f"  p99 {m.name} at {m.size:,}, concurrency {m.concurrency}: "
+            f"{'met' if met else 'NOT met'} ({p99:.1f} ms"
             + (f", {m.errors:,} errors)" if m.errors else ")")
         )
     if len(stores) < 2:
         print("  ratio: n/a (one store size only)")
         return
     small, large = stores[0].size, stores[-1].size
-    for name in dict.fromkeys(m.name for m in results):
-        by_size = {m.size: m for m in results if m.name == name}
+    for name, concurrency in dict.fromkeys((m.name, m.concurrency) for m in results):
+        by_size = {m.size: m for m in results if (m.name, m.concurrency) == (name, concurrency)}
         p50 = by_size[large].percentile_ms(0.5) / by_size[small].percentile_ms(0.5)
         p99 = by_size[large].percentile_ms(0.99) / by_size[small].percentile_ms(0.99)
         print(
-            f"  ratio {name} {large:,}/{small:,}: {'met' if p99 <= TARGET_RATIO else 'NOT met'} "
-            f"(p99 {p99:.2f}x, p50 {p50:.2f}x)"
+            f"  ratio {name} {large:,}/{small:,}, concurrency {concurrency}: "
+            f"{'met' if p99 <= TARGET_RATIO else 'NOT met'} (p99 {p99:.2f}x, p50 {p50:.2f}x)"
         )
 
 
@@ -536,7 +555,12 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--seconds", type=float, default=10, help="per endpoint (default 10)")
     parser.add_argument("--warmup", type=float, default=2, help="seconds before each (default 2)")
-    parser.add_argument("--concurrency", type=int, default=4, help="requests in flight (4)")
+    parser.add_argument(
+        "--concurrency",
+        default="1,4",
+        help="requests in flight, comma-separated: 1 is one poller's latency, 4 a load on the "
+        "machine's cores (%(default)s)",
+    )
     parser.add_argument("--workers", type=int, default=2, help="server worker processes (2)")
     parser.add_argument(
         "--available",
@@ -556,6 +580,12 @@ def parse_args() -> argparse.Namespace:
         parser.error("--sizes takes whole numbers separated by commas, e.g. 20000,200000")
     if not args.sizes or min(args.sizes) < 100:
         parser.error("--sizes must be at least 100 each")
+    try:
+        args.concurrency = [int(c) for c in args.concurrency.split(",") if c.strip()]
+    except ValueError:
+        parser.error("--concurrency takes whole numbers separated by commas, e.g. 1,4")
+    if not args.concurrency or min(args.concurrency) < 1:
+        parser.error("--concurrency must be at least 1 each")
     return args
 
 
