@@ -2,15 +2,19 @@
 
 import copy
 import json
+from datetime import UTC, date, datetime, time
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
 from app import orm
+from app.domain.notices import DANISH_TIME, NoticeRecord, PlanFacts, PlanNotice
 from app.domain.organisation import Organisation
+from app.domain.plan import PlanType
 from app.services.api_keys import create_key
 from app.services.directory import save_organisation
 from tests.conftest import FROZEN_NOW
@@ -152,3 +156,124 @@ def add_key(session: Session, *, gln: str | None) -> str:
 
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+# Rehabilitation notices (app/domain/notices.py). One course in Odense Kommune about the
+# reference plan: discharge 2026-11-20, first contact by 2026-11-27, received 21 November,
+# started 25 November, ..., completed 18 December.
+
+PLAN_MESSAGE_ID = "0f8e6d52-3c1a-4b7e-9a55-2d4c8b1e7f30"
+DISCHARGE = date(2026, 11, 20)
+
+_NOTICE_FIELDS: dict[str, dict[str, Any]] = {
+    "rehabilitation_need": {
+        "patient": {
+            "cpr": "2512484916",
+            "given_name": "Nancy",
+            "surname": "Ann Berggren",
+            "municipality_code": "461",
+        },
+        "gp_gln": HJALLESE_GP,
+        "phase": "efterbehandling",
+        "expected_discharge_date": "2026-12-04",
+        "needs": ["hjemmesygepleje", "praktisk_hjaelp"],
+        "text": "Udtalt træthed efter kemoterapi; har brug for hjælp til rengøring og indkøb.",
+    },
+    "received": {},
+    "started": {"date": "2026-11-25", "form": "holdtraening", "place": "center"},
+    "second_meeting": {"date": "2026-12-02"},
+    "postponed": {
+        "by": "borger",
+        "reason": "Borgeren er bortrejst til og med 6. december.",
+        "new_date": "2026-12-07",
+    },
+    "not_attended": {"date": "2026-12-08"},
+    "transferred": {"to_gln": ISHOEJ_KOMMUNE},
+    "free_choice": {"provider": "Fysioterapeuterne Vestergade, Vestergade 12, 5000 Odense C"},
+    "completed": {"date": "2026-12-18", "result_text": "Går uden hjælpemidler. Målene er nået."},
+    "cancelled": {"reason": "aktivt_fravalg"},
+}
+# The day each notice of that course comes in.
+_REPORTED_ON = {
+    "received": date(2026, 11, 21),
+    "started": date(2026, 11, 25),
+    "second_meeting": date(2026, 12, 2),
+    "postponed": date(2026, 12, 3),
+    "not_attended": date(2026, 12, 8),
+    "transferred": date(2026, 12, 9),
+    "free_choice": date(2026, 12, 10),
+    "completed": date(2026, 12, 18),
+    "cancelled": date(2026, 12, 18),
+}
+_PLAN_NOTICE: TypeAdapter[PlanNotice] = TypeAdapter(PlanNotice)
+
+
+def notice_fields(notice_type: str, **overrides: Any) -> dict[str, Any]:
+    """A valid notice of `notice_type` as JSON. The kommune's notices are about the reference
+    plan; the early notice is from Odense Universitetshospital about Nancy Ann Berggren."""
+    fields: dict[str, Any] = {"type": notice_type}
+    if notice_type != "rehabilitation_need":
+        fields["plan_message_id"] = PLAN_MESSAGE_ID
+    fields.update(copy.deepcopy(_NOTICE_FIELDS[notice_type]))
+    fields.update(overrides)
+    return fields
+
+
+def plan_facts(**overrides: Any) -> PlanFacts:
+    """The reference plan (plan_fields()) as the notice rules and the deadline see it."""
+    fields: dict[str, Any] = {
+        "message_id": PLAN_MESSAGE_ID,
+        "sent_at": datetime(2026, 11, 20, 9, 30, tzinfo=UTC),
+        "discharge_date": DISCHARGE,
+        "first_contact_deadline": date(2026, 11, 27),
+        "plan_type": PlanType.ALMEN,
+        "receiver_glns": (ODENSE_KOMMUNE,),
+        "sender_gln": ODENSE_HOSPITAL,
+    }
+    fields.update(overrides)
+    return PlanFacts(**fields)
+
+
+def notice_record(
+    notice_type: str,
+    *,
+    on: date | None = None,
+    sender_gln: str = ODENSE_KOMMUNE,
+    **overrides: Any,
+) -> NoticeRecord:
+    """A stored notice of `notice_type` (notice_fields() with `overrides`) that came in at
+    noon, Danish time, on `on` (by default the course's day for it)."""
+    notice = _PLAN_NOTICE.validate_python(notice_fields(notice_type, **overrides))
+    day = on or _REPORTED_ON[notice_type]
+    return NoticeRecord.from_notice(
+        notice,
+        sender_gln=sender_gln,
+        created_at=datetime.combine(day, time(12), tzinfo=DANISH_TIME),
+    )
+
+
+# Correspondence letters (app/domain/letters.py).
+
+
+def make_letter(**overrides: Any) -> dict[str, Any]:
+    """A valid letter as the JSON body of POST /v1/letters, with top-level overrides: Odense
+    Universitetshospital asks Lægerne i Hjallese about Nancy Ann Berggren's pain treatment.
+
+    Its text blocks are plain strings, so the body compares equal to the letter read back
+    (segments would come back with every formatting flag spelled out)."""
+    fields: dict[str, Any] = {
+        "receiver_gln": HJALLESE_GP,
+        "patient": {"cpr": "2512484916", "given_name": "Nancy", "surname": "Ann Berggren"},
+        "priority": "rutine",
+        "subject": "Spørgsmål om smertebehandling",
+        "text_blocks": [
+            "Kære læge,\nPatienten har fortsat smerter i venstre hofte efter udskrivelsen.",
+            "Venlig hilsen\nEllinor Strøm, fysioterapeut",
+        ],
+        "episode_of_care_id": "EOC-4202360-88311",
+        "references": [
+            {"description": "Vejledning om smertebehandling", "url": "https://www.sst.dk"}
+        ],
+    }
+    fields.update(copy.deepcopy(overrides))
+    return fields

@@ -8,10 +8,22 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic_core import PydanticCustomError
 
-__all__ = ["SektorbroModel"]
+__all__ = ["SektorbroModel", "check_xml_text"]
 
 # XML 1.0 §2.2 (Char): tab, LF and CR are the only control characters allowed.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def check_xml_text(value: str) -> str:
+    """`value`, if XML can carry every character of it."""
+    if match := _XML_ILLEGAL.search(value):
+        raise PydanticCustomError(
+            "xml_illegal_character",
+            "The text contains a control character at position {position} that MedCom "
+            "XML cannot carry.",
+            {"position": match.start()},
+        )
+    return value
 
 
 class SektorbroModel(BaseModel):
@@ -19,14 +31,9 @@ class SektorbroModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    # Checks a field's own text; text inside a list (a letter's text blocks) is checked by the
+    # field's type with `check_xml_text`.
     @field_validator("*", mode="after")
     @classmethod
     def _reject_xml_illegal_characters(cls, value: Any) -> Any:
-        if isinstance(value, str) and (match := _XML_ILLEGAL.search(value)):
-            raise PydanticCustomError(
-                "xml_illegal_character",
-                "The text contains a control character at position {position} that MedCom "
-                "XML cannot carry.",
-                {"position": match.start()},
-            )
-        return value
+        return check_xml_text(value) if isinstance(value, str) else value

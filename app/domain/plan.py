@@ -48,6 +48,7 @@ __all__ = [
     "Signer",
     "StatisticalCode",
     "TeamMember",
+    "one_patient_identifier",
 ]
 
 # Sundhedsloven §140 stk. 4 (since 1 July 2018): the kommune offers a start within 7 calendar
@@ -164,6 +165,23 @@ class CoAddress(Address):
     surname: PersonName | None = Field(default=None, examples=["Andersen"])
 
 
+def one_patient_identifier(cpr: str | None, info: ValidationInfo) -> str | None:
+    """Validates `cpr` of a patient model whose `alternative_id` comes before it: MedCom's
+    Patient.xsd is a choice of CivilRegistrationNumber and AlternativeIdentifier."""
+    alternative_id = info.data.get("alternative_id")
+    if cpr is None and alternative_id is None and "alternative_id" in info.data:
+        raise PydanticCustomError(
+            "patient_identifier_required",
+            "A patient is identified by a CPR number, or by `alternative_id` when there is none.",
+        )
+    if cpr is not None and alternative_id is not None:
+        raise PydanticCustomError(
+            "patient_identifier_twice",
+            "Give either a CPR number or `alternative_id`, not both.",
+        )
+    return cpr
+
+
 class Patient(SektorbroModel):
     alternative_id: Annotated[str, Field(min_length=10, max_length=10)] | None = Field(
         default=None,
@@ -189,19 +207,7 @@ class Patient(SektorbroModel):
     @field_validator("cpr", mode="after")
     @classmethod
     def _cpr_or_alternative_id(cls, value: str | None, info: ValidationInfo) -> str | None:
-        alternative_id = info.data.get("alternative_id")
-        if value is None and alternative_id is None and "alternative_id" in info.data:
-            raise PydanticCustomError(
-                "patient_identifier_required",
-                "A patient is identified by a CPR number, or by `alternative_id` when there "
-                "is none.",
-            )
-        if value is not None and alternative_id is not None:
-            raise PydanticCustomError(
-                "patient_identifier_twice",
-                "Give either a CPR number or `alternative_id`, not both.",
-            )
-        return value
+        return one_patient_identifier(value, info)
 
 
 class Relative(SektorbroModel):
