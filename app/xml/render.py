@@ -1,5 +1,6 @@
 """Domain model -> MedCom XML bytes: a plan as GGOP, or as an XDIS91 letter for a receiver that
-only takes XDIS91 (formats.md §4, §4.5, §5), and receipts as XCTL01/02/03 (formats.md §6).
+only takes XDIS91 (formats.md §4, §4.5, §5), correspondence letters as XDIS91 (formats.md §5),
+and receipts as XCTL01/02/03 (formats.md §6).
 
 XML comes only from the Jinja2 templates in `xml_templates/` (conventions.md 7); this module
 prepares what is awkward in a template (local times, ICF in SKS form, formatted text as lines of
@@ -21,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 
+from app.domain.letters import MAX_TEXT_BLOCKS, TEXT_BLOCK_LIMIT, Letter
 from app.domain.plan import (
     Address,
     AmbulatoryLocation,
@@ -64,8 +66,9 @@ DANISH_TIME = ZoneInfo("Europe/Copenhagen")
 # MedCom publishes no limit for Text01 (FormattedText.xsd is unbounded); one production
 # implementation writes at most 10 blocks of 3150 characters (formats.md §5, 9 EDIFACT FTX
 # segments of 350), and ClinicalEmail.xsd allows 10 ClinicalInformation. A Break counts as one.
-XDIS91_TEXT_LIMIT = 3150
-XDIS91_MAX_BLOCKS = 10
+# A correspondence letter's text blocks keep the same limits (app/domain/letters.py).
+XDIS91_TEXT_LIMIT = TEXT_BLOCK_LIMIT
+XDIS91_MAX_BLOCKS = MAX_TEXT_BLOCKS
 
 # MedCom 2006 IdentifierCodeType (ValueLists.xsd); GGOP and our directory add "region".
 _XDIS91_IDENTIFIER_CODES = frozenset(
@@ -561,6 +564,7 @@ class XmlRenderer:
         )
         self._ggop: Template = self._env.get_template("ggop.xml.j2")
         self._xdis91_plan: Template = self._env.get_template("xdis91_plan.xml.j2")
+        self._xdis91_letter: Template = self._env.get_template("xdis91_letter.xml.j2")
         self._receipt: Template = self._env.get_template("receipt.xml.j2")
 
     def render_ggop(self, plan: Plan, *, envelope: Envelope, parties: PlanParties) -> bytes:
@@ -592,6 +596,37 @@ class XmlRenderer:
             sender=_xdis91_party(parties.sender),
             receiver=_xdis91_party(receiver),
             blocks=blocks,
+        )
+        return self._finish("xdis91", text)
+
+    def render_letter(
+        self,
+        letter: Letter,
+        *,
+        letter_id: str,
+        envelope: Envelope,
+        sender: Party,
+        receiver: Party,
+        authorised_at: datetime,
+        statistical_code: str = "XDIS91",
+    ) -> bytes:
+        """The letter as an XDIS91 ClinicalEmail (XD9134L) from `sender` to `receiver`,
+        validated. Each text block becomes one ClinicalInformation/Text01."""
+        if letter.letter_id not in (None, letter_id):
+            raise ValueError("letter_id must be the letter's own when it has one")
+        if receiver.gln != letter.receiver_gln:
+            raise ValueError("receiver must be the organisation the letter names")
+        if authorised_at.utcoffset() is None:
+            raise ValueError("authorised_at must be timezone-aware")
+        text = self._xdis91_letter.render(
+            letter=letter,
+            letter_id=letter_id,
+            statistical_code=statistical_code,
+            authorised_at=authorised_at,
+            envelope=envelope,
+            sender=_xdis91_party(sender),
+            receiver=_xdis91_party(receiver),
+            blocks=[text_lines(block) for block in letter.text_blocks],
         )
         return self._finish("xdis91", text)
 

@@ -624,6 +624,7 @@ class TestXmlRenderer:
             "_medcom.xml.j2",
             "ggop.xml.j2",
             "receipt.xml.j2",
+            "xdis91_letter.xml.j2",
             "xdis91_plan.xml.j2",
         ]
         assert len(loads) == loaded

@@ -1,0 +1,519 @@
+"""Inbound XDIS91 correspondence letters (MedCom ClinicalEmail XD9134L, namespace 2006/07/01)
+read into a validated `Letter`.
+
+Three steps (formats.md §3, §5):
+- `parse_xml` (app/xml/parse.py) parses the untrusted bytes: any declared encoding (UTF-8,
+  ISO-8859-1, windows-1252), no DOCTYPE, no entities, no network, bounded size.
+- The document must be an XDIS91 letter: an Emessage in MedCom's 2006/07/01 namespace holding
+  one ClinicalEmail with VersionCode XD9134L and TypeCode XDIS91. Anything else is refused as a
+  whole, naming what it is where that is known (another MedCom generation, a GGOP).
+- The elements are mapped onto `Letter`'s JSON fields, recording the XPath of each, and the
+  result is validated with `Letter.model_validate`. Every broken rule, and every element MedCom
+  requires that is missing, is reported in one `XmlRejected` naming its element.
+
+Not read on purpose: the envelope's Sent time, and everything about the Sender and Receiver but
+their EANs (Sektorbro's directory is their source, as for plans). The Sender's EAN only tells
+who claims to send; the service compares it with the caller, so a bad check digit there is a
+warning. An element XDIS91 does not have at its place gives the warning `xml_element_unknown`
+and is not read; the strict check is MedCom's XSD (`XsdRegistry`, "xdis91").
+
+Formatted text (FormattedText.xsd, formats.md §3.4): Break is a line break, Space a space, Bold,
+Italic, Underline and FixedFont set a segment's flags, Right and Center are read as plain text.
+A line break carries no formatting, as render.py writes it (text_lines closes the formatting
+before each Break). Whitespace in text nodes is layout (MedCom's converted GGOP example indents
+inside Text01): a run of it reads as one space, and none at the ends of a line. A letter's text
+therefore survives rendering and parsing unless it has several spaces in a row or spaces at the
+ends of its lines.
+
+XDIS91 has no place for `reply_to` or `corrects`: a letter read from XML answers nothing, and a
+rettetbrev is refused, since the XML does not say which letter it replaces.
+
+Imports only app.domain, app.errors and the xml layer (architecture.md).
+"""
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_core import PydanticCustomError
+
+from app.domain.identifiers import check_gln
+from app.domain.letters import Letter
+from app.errors import FieldError, field_errors
+from app.xml.parse import (
+    _FLAGS,
+    _XML_SPACE,
+    DANISH_TIME,
+    MM100,
+    MM104,
+    FormattedValue,
+    Loc,
+    XmlRejected,
+    _Children,
+    _children_of,
+    _El,
+    _finish,
+    _nth,
+    _rejected,
+    _Run,
+    _split_tag,
+    _text_of,
+    _tidy,
+    _trim_breaks,
+    _Value,
+    parse_xml,
+)
+
+__all__ = ["LETTER_PATH", "XDIS91_NAMESPACE", "ParsedLetter", "parse_xdis91"]
+
+XDIS91_NAMESPACE = "http://rep.oio.dk/sundcom.dk/medcom.dk/xml/schemas/2006/07/01/"
+LETTER_PATH = "/Emessage/ClinicalEmail"
+
+# What other Emessage namespaces are (formats.md §3.1), so that a refusal can say so.
+_OTHER_GENERATIONS = {
+    "http://rep.oio.dk/sundcom.dk/medcom.dk/xml/schemas/2005/08/07/": (
+        "MedCom's 2005/08/07 generation (receipts and older letter versions)"
+    ),
+    "http://rep.oio.dk/sundcom.dk/medcom.dk/xml/schemas/2009/08/01/": (
+        "MedCom's 2009/08/01 generation (e.g. XDIS90 AdministrativeEmail)"
+    ),
+    MM100: "GGOP, a genoptræningsplan (POST /v1/plans takes it)",
+    MM104: "GGOP, a genoptræningsplan (POST /v1/plans takes it)",
+}
+_EXPECTED = (
+    f"An XDIS91 letter is an Emessage in namespace {XDIS91_NAMESPACE} holding one "
+    "ClinicalEmail of version XD9134L."
+)
+# EMessage.xsd: Sent is a date and an hh:mm time, in Danish local time (formats.md §3.2).
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_TIME = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
+_ACKNOWLEDGEMENT_CODES = frozenset({"pluspositivkvitt", "minuspositivkvitt"})
+# The formatting elements that are characters rather than flags (FormattedText.xsd).
+_CHARACTERS = frozenset({"Break", "Space"})
+
+# --- What XDIS91 holds where (formats.md §5; schemas/medcom/2006-07-01/ClinicalEmail.xsd) ----
+
+# Each element allowed at a place, and the JSON field (dotted, below the parent's) its text goes
+# to; None: read by code, or not read.
+_Fields = Mapping[str, str | None]
+
+_ENVELOPE: _Fields = {"Sent": None, "Identifier": None, "AcknowledgementCode": None}
+_CLINICAL_EMAIL: _Fields = dict.fromkeys(
+    (
+        "Letter",
+        "Sender",
+        "Receiver",
+        "Patient",
+        "AdditionalInformation",
+        "ClinicalInformation",
+        "Reference",
+    )
+)
+_REPEATING = frozenset({"ClinicalInformation", "Reference"})
+_LETTER: _Fields = {
+    "Identifier": "letter_id",
+    "VersionCode": None,
+    "StatisticalCode": None,
+    "Authorisation": None,
+    "TypeCode": None,
+    "StatusCode": None,
+    "EpisodeOfCareIdentifier": "episode_of_care_id",
+}
+_AUTHORISATION: _Fields = {"Date": None, "Time": None}
+_PARTY_DETAILS = (
+    "Identifier",
+    "IdentifierCode",
+    "OrganisationName",
+    "DepartmentName",
+    "UnitName",
+    "StreetName",
+    "SuburbName",
+    "DistrictName",
+    "PostCodeIdentifier",
+)
+# SenderNoContactType; ReceiverType has neither phone nor speciality.
+_SENDER: _Fields = dict.fromkeys(
+    ("EANIdentifier", *_PARTY_DETAILS, "TelephoneSubscriberIdentifier", "MedicalSpecialityCode")
+)
+_RECEIVER: _Fields = {"EANIdentifier": "receiver_gln", **dict.fromkeys(_PARTY_DETAILS)}
+_PATIENT: _Fields = {
+    "CivilRegistrationNumber": "cpr",
+    "AlternativeIdentifier": "alternative_id",
+    "PersonSurnameName": "surname",
+    "PersonGivenName": "given_name",
+    "StreetName": "address.street",
+    "SuburbName": "address.suburb",
+    "DistrictName": "address.district",
+    "PostCodeIdentifier": "address.postcode",
+    "OccupancyText": "occupation",
+    "EpisodeOfCareStatusCode": "episode_of_care_status",
+}
+_ADDITIONAL_INFORMATION: _Fields = {"Priority": "priority", "Subject": "subject"}
+_CLINICAL_INFORMATION: _Fields = {"Text01": None}
+# Reference.xsd: a description and one of URL, SUP and BIN; only URL is supported.
+_REFERENCE: _Fields = {"RefDescription": "description", "URL": "url", "SUP": None, "BIN": None}
+
+
+@dataclass(frozen=True)
+class ParsedLetter:
+    """An XDIS91 letter read and validated, with what else its document says. Its letter id
+    and receiver are `letter.letter_id` and `letter.receiver_gln`."""
+
+    letter: Letter
+    sender_gln: str  # Sender/EANIdentifier as written; may fail the GLN check (a warning)
+    statistical_code: str  # Letter/StatisticalCode, e.g. XDIS91 or GGOP2
+    authorised_at: datetime  # Letter/Authorisation, Danish local time
+    envelope_id: str  # Envelope/Identifier, the kuvertnummer (formats.md §3.2)
+    acknowledgement_code: str  # pluspositivkvitt (a receipt is wanted) or minuspositivkvitt
+    warnings: list[FieldError]  # non-fatal remarks, `field` an XPath
+    paths: Mapping[Loc, str]  # JSON location -> XPath of its element, local names only
+
+    def locate(self, field: str) -> str:
+        """The XPath of the element behind a dotted field (`patient.cpr`), or of its parent."""
+        return _xpath(self.paths, tuple(int(p) if p.isdigit() else p for p in field.split(".")))
+
+
+def parse_xdis91(body: bytes) -> ParsedLetter:
+    """Reads an XDIS91 letter (XD9134L); XmlRejected names each broken rule's element."""
+    root = parse_xml(body).getroot()
+    namespace, name = _split_tag(root.tag)
+    if (namespace, name) != (XDIS91_NAMESPACE, "Emessage"):
+        raise _wrong_root(namespace, name)
+    envelope, letter = _envelope_and_letter(root)
+    reader = _Reader()
+    envelope_id, acknowledgement_code = reader.envelope(envelope)
+    sender_gln, statistical_code, authorised_at = reader.clinical_email(letter)
+    try:
+        parsed = Letter.model_validate(reader.data)
+    except ValidationError as error:
+        invalid = field_errors(error.errors(include_url=False), reader.xpath)
+        raise XmlRejected([*reader.errors, *invalid]) from None
+    if reader.errors:
+        raise XmlRejected(reader.errors)
+    # Each of these is required, and reader.errors names a missing one.
+    assert envelope_id is not None
+    assert acknowledgement_code is not None
+    assert sender_gln is not None
+    assert statistical_code is not None
+    assert authorised_at is not None
+    return ParsedLetter(
+        letter=parsed,
+        sender_gln=sender_gln,
+        statistical_code=statistical_code,
+        authorised_at=authorised_at,
+        envelope_id=envelope_id,
+        acknowledgement_code=acknowledgement_code,
+        warnings=reader.warnings,
+        paths=reader.paths,
+    )
+
+
+def _wrong_root(namespace: str | None, name: str) -> XmlRejected:
+    if name != "Emessage":
+        return _rejected(f"/{name}", "xdis91_root", _EXPECTED)
+    # A namespace we do not know is not echoed: the body is the caller's.
+    known = _OTHER_GENERATIONS.get(namespace or "")
+    message = _EXPECTED if known is None else f"This Emessage is {known}, not XDIS91. {_EXPECTED}"
+    return _rejected("/Emessage", "xdis91_namespace", message)
+
+
+def _envelope_and_letter(root: Any) -> tuple[_El | None, _El]:
+    """The Envelope (if any) and the one ClinicalEmail of an XDIS91 Emessage."""
+    envelope = None
+    letters: list[_El] = []
+    for child, namespace, name, position in _children_of(root):
+        path = _nth(f"/Emessage/{name}", position)
+        if namespace != XDIS91_NAMESPACE:
+            raise _rejected(path, "not_xdis91", _EXPECTED)
+        if name == "Envelope" and envelope is None:
+            envelope = _El(child, path)
+        elif name == "ClinicalEmail":
+            letters.append(_El(child, path))
+        elif name != "Local_Elements":  # EMessage.xsd: a sender's own extensions, not read
+            # Another letter of the 2006/07/01 generation (e.g. BookingConfirmation).
+            raise _rejected(path, "not_xdis91", _EXPECTED)
+    if not letters:
+        raise _rejected("/Emessage", "not_xdis91", _EXPECTED)
+    if len(letters) > 1:
+        # EMessage.xsd allows several letters; every MedCom example has one (formats.md §3.2).
+        raise _rejected(
+            letters[1].path, "xdis91_letter_repeated", "Sektorbro takes one letter per Emessage."
+        )
+    return envelope, letters[0]._replace(path=LETTER_PATH)
+
+
+def _xpath(paths: Mapping[Loc, str], loc: Loc) -> str:
+    for end in range(len(loc), 0, -1):
+        if (path := paths.get(loc[:end])) is not None:
+            return path
+    return LETTER_PATH
+
+
+class _Reader:
+    """Collects `Letter`'s JSON data, the XPath of every value, the errors and the warnings."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+        self.paths: dict[Loc, str] = {
+            ("patient",): f"{LETTER_PATH}/Patient",
+            ("status",): f"{LETTER_PATH}/Letter/StatusCode",
+            ("corrects",): f"{LETTER_PATH}/Letter/StatusCode",
+            ("text_blocks",): f"{LETTER_PATH}/ClinicalInformation",
+            ("references",): f"{LETTER_PATH}/Reference",
+        }
+        self.errors: list[FieldError] = []
+        self.warnings: list[FieldError] = []
+
+    def xpath(self, loc: Loc) -> str:
+        """The XPath of the element behind a JSON location, or of its nearest parent."""
+        return _xpath(self.paths, loc)
+
+    def put(self, loc: Loc, value: Any, path: str) -> None:
+        """Sets `value` at `loc`, making the objects on the way; a list item is appended."""
+        node: Any = self.data
+        for part in loc[:-1]:
+            node = node[part] if isinstance(part, int) else node.setdefault(part, {})
+        if isinstance(node, list):
+            node.append(value)
+        else:
+            node[loc[-1]] = value
+        self.paths[loc] = path
+
+    def warn(self, path: str, rule: str, message: str) -> None:
+        self.warnings.append(FieldError(path, rule, message))
+
+    def children(self, parent: _El, fields: _Fields, loc: Loc = ()) -> _Children:
+        """The children of `parent` that `fields` names; mapped text goes below `loc`."""
+        for name, key in fields.items():
+            if key is not None:  # so that a missing element is named where it belongs
+                self.paths.setdefault((*loc, *key.split(".")), f"{parent.path}/{name}")
+        found: dict[str, list[_El]] = {}
+        for child, namespace, name, position in _children_of(parent.element):
+            base = f"{parent.path}/{name}"
+            if namespace != XDIS91_NAMESPACE or name not in fields:
+                self.warn(
+                    _nth(base, position),
+                    "xml_element_unknown",
+                    "XDIS91 has no such element here; it was not read.",
+                )
+                continue
+            repeats = name in _REPEATING
+            if name in found and not repeats:
+                self.warn(
+                    _nth(base, position),
+                    "xml_element_repeated",
+                    "This element occurs once here; only its first copy was read.",
+                )
+                continue
+            # List items carry their [n], so that each names its own element.
+            element = _El(child, f"{base}[{position}]" if repeats else base)
+            found.setdefault(name, []).append(element)
+            key = fields[name]
+            if key is not None and (text := _text_of(child)):
+                self.put((*loc, *key.split(".")), text, element.path)
+        return _Children(found)
+
+    def missing(self, path: str) -> None:
+        """Records that an element MedCom requires is not there."""
+        self.errors.append(
+            FieldError(path, "missing", "MedCom's XDIS91 requires this element, with content.")
+        )
+
+    def required(self, kids: _Children, parent: _El, name: str) -> _Value | None:
+        """The text of an element MedCom requires; its absence is an error."""
+        value = kids.text(name)
+        if value is None:
+            self.missing(f"{parent.path}/{name}")
+        return value
+
+    # The envelope and the letter
+
+    def envelope(self, envelope: _El | None) -> tuple[str | None, str | None]:
+        """Envelope: the envelope id and the acknowledgement code."""
+        if envelope is None:
+            self.missing("/Emessage/Envelope")
+            return None, None
+        kids = self.children(envelope, _ENVELOPE)
+        identifier = self.required(kids, envelope, "Identifier")
+        code = self.required(kids, envelope, "AcknowledgementCode")
+        if code is not None and code.text not in _ACKNOWLEDGEMENT_CODES:
+            self.errors.append(
+                FieldError(
+                    code.path,
+                    "acknowledgement_code",
+                    "MedCom's AcknowledgementCode is pluspositivkvitt (a receipt is wanted) or "
+                    "minuspositivkvitt.",
+                )
+            )
+            code = None
+        return (identifier.text if identifier else None), (code.text if code else None)
+
+    def clinical_email(self, email: _El) -> tuple[str | None, str | None, datetime | None]:
+        """ClinicalEmail onto `Letter`; answers the sender's EAN, statistical code and
+        authorisation time."""
+        kids = self.children(email, _CLINICAL_EMAIL)
+        letter = kids.one("Letter")
+        if letter is None:
+            raise _wrong_version([f"{email.path}/Letter/VersionCode"])
+        statistical_code, authorised_at = self.letter(letter)
+        sender_gln = None
+        if (sender := kids.one("Sender")) is not None:
+            sender_gln = self.sender(sender)
+        else:
+            self.missing(f"{email.path}/Sender/EANIdentifier")
+        if (receiver := kids.one("Receiver")) is not None:
+            self.children(receiver, _RECEIVER)
+        else:
+            self.paths[("receiver_gln",)] = f"{email.path}/Receiver/EANIdentifier"
+        if (patient := kids.one("Patient")) is not None:
+            self.data["patient"] = {}
+            patient_kids = self.children(patient, _PATIENT, ("patient",))
+            self.required(patient_kids, patient, "EpisodeOfCareStatusCode")
+        if (additional := kids.one("AdditionalInformation")) is not None:
+            self.children(additional, _ADDITIONAL_INFORMATION)
+        self.text_blocks(kids.all("ClinicalInformation"))
+        self.references(kids.all("Reference"))
+        return sender_gln, statistical_code, authorised_at
+
+    def letter(self, letter: _El) -> tuple[str | None, datetime | None]:
+        """Letter: refuses any version but XD9134L; answers the statistical code and the
+        authorisation time."""
+        kids = self.children(letter, _LETTER)
+        wrong = [
+            found.path if found else f"{letter.path}/{name}"
+            for name, expected in (("VersionCode", "XD9134L"), ("TypeCode", "XDIS91"))
+            if (found := kids.text(name)) is None or found.text != expected
+        ]
+        if wrong:
+            raise _wrong_version(wrong)
+        self.required(kids, letter, "Identifier")
+        statistical_code = self.required(kids, letter, "StatisticalCode")
+        if (status := self.required(kids, letter, "StatusCode")) is not None:
+            if status.text == "rettetbrev":
+                self.errors.append(
+                    FieldError(
+                        status.path,
+                        "correction_needs_corrects",
+                        "XDIS91 does not say which letter a rettetbrev replaces; send a "
+                        "correction as JSON, naming the letter it replaces in `corrects`.",
+                    )
+                )
+            else:
+                self.put(("status",), status.text, status.path)
+        authorised_at = None
+        if (authorisation := kids.one("Authorisation")) is not None:
+            authorised_at = self.moment(authorisation)
+        else:
+            self.missing(f"{letter.path}/Authorisation")
+        return (statistical_code.text if statistical_code else None), authorised_at
+
+    def moment(self, element: _El) -> datetime | None:
+        """A MedCom {Date, Time} element as a Danish local time."""
+        kids = self.children(element, _AUTHORISATION)
+        day, clock = self.required(kids, element, "Date"), self.required(kids, element, "Time")
+        if day is None or clock is None:
+            return None
+        if not (_DATE.fullmatch(day.text) and _TIME.fullmatch(clock.text)):
+            self.errors.append(
+                FieldError(
+                    element.path,
+                    "date_time_format",
+                    "MedCom writes a date as YYYY-MM-DD and a time as hh:mm.",
+                )
+            )
+            return None
+        try:
+            moment = datetime.combine(date.fromisoformat(day.text), time.fromisoformat(clock.text))
+        except ValueError:
+            self.errors.append(FieldError(day.path, "date_invalid", "This date does not exist."))
+            return None
+        return moment.replace(tzinfo=DANISH_TIME)
+
+    def sender(self, sender: _El) -> str | None:
+        """Sender: its EAN, which names who claims to send; a bad GLN is only a warning."""
+        ean = self.required(self.children(sender, _SENDER), sender, "EANIdentifier")
+        if ean is None:
+            return None
+        try:
+            check_gln(ean.text)
+        except PydanticCustomError as error:
+            self.warn(ean.path, error.type, error.message())
+        return ean.text
+
+    def text_blocks(self, blocks: list[_El]) -> None:
+        """ClinicalInformation/Text01, each a text block; empty ones are left out."""
+        self.data["text_blocks"] = []
+        for block in blocks:
+            text01 = self.children(block, _CLINICAL_INFORMATION).one("Text01")
+            if text01 is None:
+                self.missing(f"{block.path}/Text01")
+                continue
+            text = self.formatted(text01)
+            if text is None:
+                self.warn(text01.path, "text_empty", "This text block is empty; it was left out.")
+                continue
+            self.put(("text_blocks", len(self.data["text_blocks"])), text, text01.path)
+
+    def references(self, references: list[_El]) -> None:
+        """Reference elements with a URL; Sektorbro carries no other kind."""
+        self.data["references"] = []
+        for index, reference in enumerate(references):
+            self.data["references"].append({})
+            kids = self.children(reference, _REFERENCE, ("references", index))
+            self.paths[("references", index)] = reference.path
+            for kind in ("SUP", "BIN"):
+                if (other := kids.one(kind)) is not None:
+                    self.errors.append(
+                        FieldError(
+                            other.path,
+                            "reference_unsupported",
+                            "Sektorbro carries references with a URL; references to a binary "
+                            "letter (BIN) or to SUP are not supported.",
+                        )
+                    )
+
+    # Formatted text
+
+    def formatted(self, element: _El) -> FormattedValue | None:
+        """MedCom formatted text as a str, or as segments when any of it is formatted."""
+        return _finish(_trim_breaks(_tidy(self._runs(element, frozenset()))))
+
+    def _runs(self, parent: _El, flags: frozenset[str]) -> list[_Run]:
+        runs = _layout_runs(parent.element.text, flags)
+        for child, namespace, name, position in _children_of(parent.element):
+            path = _nth(f"{parent.path}/{name}", position)
+            if namespace != XDIS91_NAMESPACE or (name not in _FLAGS and name not in _CHARACTERS):
+                self.warn(path, "xml_element_unknown", "This is no MedCom formatting; not read.")
+            elif name == "Break":
+                # No formatting on a line break: render.py closes it before each Break.
+                runs.append(_Run("\n", frozenset(), soft=False))
+            elif name == "Space":
+                runs.append(_Run(" ", flags, soft=False))
+            else:
+                flag = _FLAGS[name]
+                runs.extend(self._runs(_El(child, path), flags | {flag} if flag else flags))
+            runs.extend(_layout_runs(child.tail, flags))
+        return runs
+
+
+def _layout_runs(text: str | None, flags: frozenset[str]) -> list[_Run]:
+    # A run of XML whitespace is one space, also between two formatted runs ("<Bold>a</Bold>
+    # <Italic>b</Italic>"); _tidy drops it at the ends of a line.
+    return [_Run(_XML_SPACE.sub(" ", text), flags)] if text else []
+
+
+def _wrong_version(paths: list[str]) -> XmlRejected:
+    return XmlRejected(
+        [
+            FieldError(
+                path,
+                "xdis91_version",
+                "Sektorbro reads XDIS91 letters of version XD9134L: VersionCode XD9134L with "
+                "TypeCode XDIS91.",
+            )
+            for path in paths
+        ]
+    )
