@@ -11,6 +11,7 @@ from functools import partial
 from typing import Any
 
 from fastapi import FastAPI
+from pydantic import TypeAdapter
 
 from app import __version__
 from app.api import api_router
@@ -18,6 +19,7 @@ from app.clock import Clock, SystemClock
 from app.config import Settings
 from app.db import make_engine, make_session_factory
 from app.delivery.timers import Periodic
+from app.domain.notices import Notice
 from app.errors import PROBLEM_JSON, register_exception_handlers
 from app.metrics import HttpMetrics
 from app.middleware import RequestContextMiddleware
@@ -100,6 +102,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema is not None:
         return app.openapi_schema
     schema = FastAPI.openapi(app)
+    _add_body_schemas(schema)
     # FastAPI files a response `model` under the route's media type (application/json);
     # our errors are sent as application/problem+json (errors.py).
     for operations in schema.get("paths", {}).values():
@@ -109,6 +112,15 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                 if status[0] in "45" and "application/json" in content:
                     content[PROBLEM_JSON] = content.pop("application/json")
     return schema
+
+
+def _add_body_schemas(schema: dict[str, Any]) -> None:
+    # Routes that read their body themselves (JSON or XML, with our own error paths) name its
+    # model by reference; models that no response uses are added to the components here.
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    notice = TypeAdapter(Notice).json_schema(ref_template="#/components/schemas/{model}")
+    components.update(notice.pop("$defs", {}))
+    components["Notice"] = notice
 
 
 def _configure_logging(settings: Settings) -> None:

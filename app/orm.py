@@ -124,11 +124,29 @@ class Message(Base):
     patient_ref: Mapped[str] = mapped_column(String(64), index=True)
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The conversation the message belongs to: the message_id of its first message. A reply
+    # or a correction joins the thread of the message it answers or corrects; anything else
+    # starts its own.
+    thread_id: Mapped[str] = mapped_column(String(36), index=True)
     # Plans only: what deadlines and statistics search on.
     plan_type: Mapped[str | None] = mapped_column(String(20))
     municipality_code: Mapped[str | None] = mapped_column(String(3))
     discharge_date: Mapped[date | None] = mapped_column(Date)
     first_contact_deadline: Mapped[date | None] = mapped_column(Date, index=True)
+    # Plans only, kept up to date from the kommune's notices (app/domain/deadlines.py), so that
+    # the deadline list is one indexed query: the start deadline in force (moved by a
+    # postponement or a transfer), the first meeting of the current course, and the day the
+    # course was closed (completed or cancelled).
+    deadline: Mapped[date | None] = mapped_column(Date)
+    started_on: Mapped[date | None] = mapped_column(Date)
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    # Plans only: the kommune the latest `transferred` notice handed the course to (R30);
+    # None while the bopælskommune has it.
+    transferred_to: Mapped[str | None] = mapped_column(String(13))
+    # Notices about a plan only: the plan they report on.
+    plan_message_id: Mapped[str | None] = mapped_column(
+        ForeignKey("messages.message_id"), index=True
+    )
 
     deliveries: Mapped[list["Delivery"]] = relationship(
         lazy="raise",
@@ -142,6 +160,7 @@ class Message(Base):
         # not a check-then-insert, keeps concurrent copies from both being stored.
         UniqueConstraint("sender_gln", "letter_id", name="uq_messages_sender_letter"),
         Index("ix_messages_sender_created", "sender_gln", "created_at"),
+        Index("ix_messages_deadline", "deadline", "message_id"),
     )
 
 

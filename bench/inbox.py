@@ -248,14 +248,16 @@ def post_template_plan(base: str, hospital_key: str) -> str:
 
 
 SEED_MESSAGES = """
-INSERT INTO messages (message_id, type, sender_gln, letter_id, content_hash, patient_ref, body,
-                      created_at, plan_type, municipality_code, discharge_date,
-                      first_contact_deadline)
-SELECT md5('bench-message-' || i)::uuid::text, 'plan', t.sender_gln,
+INSERT INTO messages (message_id, thread_id, type, sender_gln, letter_id, content_hash,
+                      patient_ref, body, created_at, plan_type, municipality_code,
+                      discharge_date, first_contact_deadline, deadline)
+SELECT md5('bench-message-' || i)::uuid::text, md5('bench-message-' || i)::uuid::text, 'plan',
+       t.sender_gln,
        'S' || lpad(i::text, 13, '0'),
        encode(sha256(convert_to('bench-content-' || i, 'UTF8')), 'hex'),
        encode(sha256(convert_to('bench-patient-' || (i % 50000), 'UTF8')), 'hex'),
-       t.body, at, t.plan_type, (CAST(:codes AS text[]))[1 + i % :k], at::date, at::date + 7
+       t.body, at, t.plan_type, (CAST(:codes AS text[]))[1 + i % :k], at::date, at::date + 7,
+       at::date + 7
 FROM generate_series(1, CAST(:n AS integer)) AS i
 CROSS JOIN LATERAL (SELECT CAST(:t0 AS timestamptz) + make_interval(secs => i * :step)) AS a(at)
 CROSS JOIN (SELECT * FROM messages WHERE message_id = :template) AS t

@@ -2,7 +2,16 @@
 
 from fastapi import APIRouter
 
-from app.api import health, inbox, messages, organisations, plans, receipts
+from app.api import (
+    health,
+    inbox,
+    letters,
+    messages,
+    notices,
+    organisations,
+    plans,
+    receipts,
+)
 
 __all__ = ["api_router"]
 
@@ -10,6 +19,10 @@ api_router = APIRouter()
 api_router.include_router(health.router)
 api_router.include_router(organisations.router)
 api_router.include_router(plans.router)
+api_router.include_router(letters.router)
+api_router.include_router(letters.threads_router)
+api_router.include_router(notices.router)
+api_router.include_router(notices.deadlines_router)
 api_router.include_router(messages.router)
 api_router.include_router(inbox.router)
 api_router.include_router(receipts.router)

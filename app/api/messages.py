@@ -69,9 +69,10 @@ def list_messages(
     responses=problem_responses(401, 404),
 )
 def get_message(message_id: str, ctx: ContextDep, session: SessionDep) -> MessageOut:
-    """The message and its deliveries with their status history."""
+    """The message and its deliveries with their status history; for a plan also its
+    business status, start deadline and the timeline of the kommune's notices."""
     tracked = messages.get_message(session, ctx, message_id=message_id)
-    return MessageOut.of(tracked.message, tracked.deliveries)
+    return MessageOut.of(tracked.message, tracked.deliveries).with_course(tracked.course)
 
 
 @router.post(

@@ -1,12 +1,16 @@
 """API-only models: response shapes and documentation of the problem format."""
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Literal
+from datetime import date as date_type  # for a field named `date`
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.domain.deadlines import DeadlineState, PlanState
 from app.domain.identifiers import Gln
+from app.domain.letters import Letter
 from app.domain.messages import DeliveryRole
+from app.domain.notices import PostponedBy
 from app.domain.organisation import OrganisationDetails
 from app.domain.plan import Plan
 from app.domain.receipts import MAX_REFUSE_TEXT, Receipt, ReceiptKind, RefuseCode
@@ -14,15 +18,21 @@ from app.errors import FieldError
 
 if TYPE_CHECKING:  # routes hand ORM rows to the `of` constructors; only their shape matters
     from app import orm
+    from app.domain.deadlines import BusinessStatus, DeadlineView
     from app.repositories import InboxEntry
+    from app.services.courses import PlanStatus
+    from app.services.deadlines import DeadlineRow
 
 __all__ = [
     "AckIn",
     "AckOut",
+    "DeadlinePage",
+    "DeadlineRowOut",
     "DeliveryOut",
     "FieldProblem",
     "InboxItem",
     "InboxPage",
+    "LetterOut",
     "MessageOut",
     "MessagePage",
     "OrganisationOut",
@@ -38,6 +48,8 @@ __all__ = [
     "RenderedDocumentOut",
     "StatusChange",
     "SubmissionOut",
+    "ThreadMessageOut",
+    "ThreadOut",
     "problem_responses",
 ]
 
@@ -206,7 +218,95 @@ class DeliveryOut(BaseModel):
         )
 
 
-class MessageOut(BaseModel):
+class BusinessStatusOut(BaseModel):
+    """Where a plan's course stands, from the kommune's notices: `sent` until the kommune
+    reports, then the latest notice."""
+
+    state: PlanState = Field(examples=["started"])
+    date: date_type = Field(description="The day the state refers to.", examples=["2026-11-25"])
+
+    @classmethod
+    def of(cls, status: "BusinessStatus") -> "BusinessStatusOut":
+        return cls(state=status.state, date=status.date)
+
+
+class DeadlineOut(BaseModel):
+    """The plan's start deadline (sundhedsloven §140 stk. 4: a start within 7 calendar days
+    after discharge, or later for a stated professional reason) and where it stands today."""
+
+    legal_deadline: date = Field(description="From the plan alone.")
+    deadline: date = Field(
+        description="In force: moved by a postponement reported in time, or by a transfer."
+    )
+    state: DeadlineState = Field(
+        description="overdue, due_soon, met; pending (more than 2 days left) or closed "
+        "(cancelled before a start, in time).",
+        examples=["met"],
+    )
+    started_on: date | None = Field(description="The first meeting, if reported.")
+    postponed_by: PostponedBy | None = Field(
+        description="Who postponed the start, when a postponement set the deadline in force."
+    )
+    kommune_glns: list[str] = Field(description="The kommune(s) whose deadline it is.")
+
+    @classmethod
+    def of(cls, view: "DeadlineView") -> "DeadlineOut":
+        return cls(
+            legal_deadline=view.legal_deadline,
+            deadline=view.deadline,
+            state=view.state,
+            started_on=view.started_on,
+            postponed_by=view.postponed_by,
+            kommune_glns=list(view.responsible_glns),
+        )
+
+
+class TimelineEntry(BaseModel):
+    """One notice about the plan."""
+
+    message_id: str
+    type: str = Field(description="The notice type.", examples=["started"])
+    sender_gln: str = Field(examples=["5790000121441"])
+    created_at: datetime
+    notice: dict[str, Any] = Field(description="The notice as submitted.")
+
+    @classmethod
+    def of(cls, notice: "orm.Message") -> "TimelineEntry":
+        return cls(
+            message_id=notice.message_id,
+            type=str(notice.body["type"]),
+            sender_gln=notice.sender_gln,
+            created_at=notice.created_at,
+            notice=notice.body,
+        )
+
+
+class PlanCourseFields(BaseModel):
+    """What a plan's readers see of its course (plans only)."""
+
+    business_status: BusinessStatusOut | None = Field(
+        default=None, description="Plans: the latest state of the course with its date."
+    )
+    deadline_status: DeadlineOut | None = Field(
+        default=None, description="Plans: the start deadline in force and where it stands."
+    )
+    timeline: list[TimelineEntry] | None = Field(
+        default=None, description="Plans: every notice about the plan, oldest first."
+    )
+
+    def with_course(self, status: "PlanStatus | None") -> Self:
+        if status is None:
+            return self
+        return self.model_copy(
+            update={
+                "business_status": BusinessStatusOut.of(status.business_status),
+                "deadline_status": DeadlineOut.of(status.deadline),
+                "timeline": [TimelineEntry.of(n) for n in status.timeline],
+            }
+        )
+
+
+class MessageOut(PlanCourseFields):
     """Tracking of one message: the sender sees every delivery, a receiver its own."""
 
     message_id: str = Field(examples=["5d0c1a52-8a5b-4a59-9f57-2b7f1d3b8f0e"])
@@ -214,6 +314,10 @@ class MessageOut(BaseModel):
     type: str = Field(description="plan, notice, letter or receipt.", examples=["plan"])
     sender_gln: str = Field(examples=["5790001354145"])
     created_at: datetime
+    thread_id: str = Field(
+        description="The conversation the message belongs to: the message_id of its first "
+        "message (`GET /v1/threads/{thread_id}`)."
+    )
     deliveries: list[DeliveryOut]
     plan_type: str | None = Field(default=None, description="Plans: the plan type.")
     discharge_date: date | None = Field(default=None, description="Plans: discharge date.")
@@ -230,6 +334,7 @@ class MessageOut(BaseModel):
             type=message.type,
             sender_gln=message.sender_gln,
             created_at=message.created_at,
+            thread_id=message.thread_id,
             deliveries=[
                 DeliveryOut.of(d, message.letter_id)
                 for d in sorted(deliveries, key=_delivery_order)
@@ -270,7 +375,7 @@ class MessagePage(BaseModel):
     )
 
 
-class PlanOut(BaseModel):
+class PlanOut(PlanCourseFields):
     """A plan as submitted, with its message metadata."""
 
     message_id: str
@@ -278,6 +383,92 @@ class PlanOut(BaseModel):
     sender_gln: str
     created_at: datetime
     plan: Plan
+
+
+class LetterOut(BaseModel):
+    """A correspondence letter as submitted, with its message metadata."""
+
+    message_id: str
+    letter_id: str
+    thread_id: str
+    sender_gln: str = Field(examples=["5790001354145"])
+    created_at: datetime
+    letter: Letter
+
+    @classmethod
+    def of(cls, message: "orm.Message") -> "LetterOut":
+        return cls(
+            message_id=message.message_id,
+            letter_id=message.letter_id,
+            thread_id=message.thread_id,
+            sender_gln=message.sender_gln,
+            created_at=message.created_at,
+            letter=Letter.model_validate(message.body),
+        )
+
+
+class ThreadMessageOut(BaseModel):
+    """One message of a thread: who wrote to whom, when, and what (as submitted)."""
+
+    message_id: str
+    letter_id: str
+    type: str = Field(description="plan, notice or letter.", examples=["letter"])
+    sender_gln: str = Field(examples=["5790001354145"])
+    receiver_glns: list[str] = Field(
+        description="The receivers the caller may see: all for its sender, else the caller."
+    )
+    created_at: datetime
+    content: dict[str, Any] = Field(
+        description="The message as submitted: a letter, a notice or a plan body."
+    )
+
+
+class ThreadOut(BaseModel):
+    thread_id: str
+    messages: list[ThreadMessageOut] = Field(description="Oldest first.")
+
+
+class DeadlineRowOut(BaseModel):
+    """A plan and its start deadline (api.md, deadline row)."""
+
+    message_id: str = Field(description="The plan.")
+    patient_cpr: str | None = Field(examples=["2512484916"])
+    patient_alternative_id: str | None = None
+    receiver_gln: str = Field(
+        description="The kommune whose deadline it is (after a transfer: the new kommune).",
+        examples=["5790000121441"],
+    )
+    municipality_code: str | None = Field(examples=["461"])
+    discharge_date: date | None
+    legal_deadline: date | None = Field(description="The plan's first-contact deadline.")
+    deadline: date = Field(description="In force: moved by a postponement or a transfer.")
+    state: DeadlineState = Field(examples=["overdue"])
+    started_on: date | None = Field(description="The first meeting, if reported.")
+
+    @classmethod
+    def of(cls, row: "DeadlineRow") -> "DeadlineRowOut":
+        plan = row.plan
+        patient = plan.body["patient"]
+        assert plan.deadline is not None
+        return cls(
+            message_id=plan.message_id,
+            patient_cpr=patient.get("cpr"),
+            patient_alternative_id=patient.get("alternative_id"),
+            receiver_gln=row.kommune_gln,
+            municipality_code=plan.municipality_code,
+            discharge_date=plan.discharge_date,
+            legal_deadline=plan.first_contact_deadline,
+            deadline=plan.deadline,
+            state=row.state,
+            started_on=plan.started_on,
+        )
+
+
+class DeadlinePage(BaseModel):
+    items: list[DeadlineRowOut]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
+    )
 
 
 class RenderedDocumentOut(BaseModel):

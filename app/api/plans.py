@@ -139,15 +139,16 @@ def validate_plan(
 def get_plan(
     message_id: str, request: Request, ctx: ContextDep, session: SessionDep
 ) -> PlanOut | Response:
-    """A plan the caller sent or received. Every read is audited."""
+    """A plan the caller sent or received, with its `business_status`, `deadline_status` and
+    the `timeline` of the kommune's notices. Every read is audited."""
     if wants_xml(request):
         xml = plans.plan_document(session, ctx, message_id=message_id)
         return Response(xml, media_type=f"{XML_MEDIA_TYPE}; charset=ISO-8859-1")
-    message = plans.get_plan(session, ctx, message_id=message_id)
+    message, course = plans.get_plan(session, ctx, message_id=message_id)
     return PlanOut(
         message_id=message.message_id,
         letter_id=message.letter_id,
         sender_gln=message.sender_gln,
         created_at=message.created_at,
         plan=message.body,
-    )
+    ).with_course(course)

@@ -2,13 +2,15 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from typing import assert_never
 
-from sqlalchemy import Select, and_, exists, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, exists, or_, select, tuple_
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.interfaces import LoaderOption
 
 from app import orm
+from app.domain.deadlines import DeadlineState
 from app.domain.messages import ACK_OVERDUE
 from app.repositories.rows import insert_rows, insert_statement, row_values
 
@@ -32,6 +34,75 @@ class MessageRepository:
                 orm.Message.sender_gln == sender_gln, orm.Message.letter_id == letter_id
             )
         ).one_or_none()
+
+    def get_for_update(self, message_id: str) -> orm.Message | None:
+        """Gets a message with its deliveries and their history, locking its row until the
+        transaction ends (PostgreSQL), so that two notices about one plan are checked against
+        its history one after the other."""
+        return self.session.scalars(
+            _with_deliveries(select(orm.Message))
+            .where(orm.Message.message_id == message_id)
+            .with_for_update(of=orm.Message)
+        ).one_or_none()
+
+    def notices_of(self, plan_message_id: str) -> list[orm.Message]:
+        """The notices about a plan, in the order they came in."""
+        return list(
+            self.session.scalars(
+                select(orm.Message)
+                .where(orm.Message.plan_message_id == plan_message_id)
+                .order_by(orm.Message.created_at, orm.Message.message_id)
+            )
+        )
+
+    def deadlines(
+        self,
+        gln: str | None,
+        *,
+        state: DeadlineState | None,
+        today: date,
+        due_soon_days: int,
+        municipality_code: str | None,
+        deadline_from: date | None,
+        deadline_to: date | None,
+        after: tuple[date, str] | None,
+        limit: int,
+    ) -> list[orm.Message]:
+        """Plans `gln` sent or received (None: all), in a deadline state on `today`, by their
+        deadline in force and message id, after the keyset `after`."""
+        plan = orm.Message
+        query = (
+            _with_deliveries(select(plan))
+            .where(plan.type == "plan")
+            .order_by(plan.deadline, plan.message_id)
+            .limit(limit)
+        )
+        if gln is not None:
+            received = exists().where(
+                orm.Delivery.message_id == plan.message_id, orm.Delivery.receiver_gln == gln
+            )
+            query = query.where(or_(plan.sender_gln == gln, received))
+        if state is not None:
+            query = query.where(_in_state(state, today, due_soon_days))
+        if municipality_code is not None:
+            query = query.where(plan.municipality_code == municipality_code)
+        if deadline_from is not None:
+            query = query.where(plan.deadline >= deadline_from)
+        if deadline_to is not None:
+            query = query.where(plan.deadline <= deadline_to)
+        if after is not None:
+            query = query.where(tuple_(plan.deadline, plan.message_id) > tuple_(*after))
+        return list(self.session.scalars(query))
+
+    def in_thread(self, thread_id: str) -> list[orm.Message]:
+        """The messages of a thread, oldest first, with their deliveries and history."""
+        return list(
+            self.session.scalars(
+                _with_deliveries(select(orm.Message))
+                .where(orm.Message.thread_id == thread_id)
+                .order_by(orm.Message.created_at, orm.Message.message_id)
+            )
+        )
 
     def add_if_new(self, message: orm.Message) -> bool:
         """Inserts the message's row unless its sender already used its letter id (MedCom's
@@ -259,6 +330,31 @@ class DeliveryRepository:
                 .with_for_update(of=orm.Delivery, skip_locked=True)
             )
         )
+
+
+def _in_state(state: DeadlineState, today: date, due_soon_days: int) -> ColumnElement[bool]:
+    # The conditions of app/domain/deadlines.deadline_state, in SQL; change both together.
+    plan = orm.Message
+    started, closed = plan.started_on.is_not(None), plan.closed_on.is_not(None)
+    waiting = and_(plan.started_on.is_(None), plan.closed_on.is_(None))
+    soon = today + timedelta(days=due_soon_days)
+    match state:
+        case DeadlineState.MET:
+            return and_(started, plan.started_on <= plan.deadline)
+        case DeadlineState.OVERDUE:
+            return or_(
+                and_(started, plan.started_on > plan.deadline),
+                and_(plan.started_on.is_(None), closed, plan.closed_on > plan.deadline),
+                and_(waiting, plan.deadline < today),
+            )
+        case DeadlineState.DUE_SOON:
+            return and_(waiting, plan.deadline >= today, plan.deadline <= soon)
+        case DeadlineState.PENDING:
+            return and_(waiting, plan.deadline > soon)
+        case DeadlineState.CLOSED:
+            return and_(plan.started_on.is_(None), closed, plan.closed_on <= plan.deadline)
+        case _:
+            assert_never(state)
 
 
 def _settling_options() -> tuple[LoaderOption, ...]:

@@ -1,12 +1,51 @@
-"""A new delivery: one message to one receiver, in its first transmission."""
+"""New rows: a message as Sektorbro takes it in, and a delivery of it to one receiver in its
+first transmission."""
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from app import orm
-from app.domain.messages import DeliveryStatus
+from app.domain.messages import DeliveryStatus, MessageType, content_hash
 
-__all__ = ["first_transmission"]
+__all__ = ["first_transmission", "new_message"]
+
+
+def new_message(
+    *,
+    type: MessageType,
+    sender_gln: str,
+    letter_id: str,
+    body: dict[str, Any],
+    patient_ref: str,
+    now: datetime,
+    thread_id: str | None = None,
+    plan_message_id: str | None = None,
+    digest: str | None = None,
+) -> orm.Message:
+    """A message row (not yet inserted) that starts its own thread unless given one; the plan
+    columns are left empty (plans fill them in). `digest` defaults to the body's hash."""
+    message_id = str(uuid.uuid4())
+    return orm.Message(
+        message_id=message_id,
+        thread_id=thread_id or message_id,
+        type=type,
+        sender_gln=sender_gln,
+        letter_id=letter_id,
+        content_hash=digest or content_hash(body),
+        patient_ref=patient_ref,
+        body=body,
+        created_at=now,
+        plan_type=None,
+        municipality_code=None,
+        discharge_date=None,
+        first_contact_deadline=None,
+        deadline=None,
+        started_on=None,
+        closed_on=None,
+        transferred_to=None,
+        plan_message_id=plan_message_id,
+    )
 
 
 def first_transmission(

@@ -19,6 +19,7 @@ from app.errors import NotFound, ValidationFailed, field_errors
 from app.repositories import MessageRepository
 from app.services import audit
 from app.services.context import RequestContext
+from app.services.courses import PlanStatus, plan_status
 from app.services.cursors import decode_keyset, encode_keyset
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "get_message",
     "is_party",
     "list_messages",
+    "tracked",
 ]
 
 
@@ -39,6 +41,8 @@ class Direction(StrEnum):
 class TrackedMessage:
     message: orm.Message
     deliveries: list[orm.Delivery]
+    # Plans read one at a time: their course, from the kommune's notices.
+    course: PlanStatus | None = None
 
 
 def is_party(message: orm.Message, gln: str | None) -> bool:
@@ -54,7 +58,10 @@ def get_message(session: Session, ctx: RequestContext, *, message_id: str) -> Tr
     if message is None or not is_party(message, ctx.caller.organisation_gln):
         raise NotFound("No message with this message_id is visible to you.")
     audit.record(session, ctx, "message.read", messages=[message])
-    return _tracked(message, ctx)
+    if message.type == MessageType.PLAN:
+        seen = tracked(message, ctx)
+        return TrackedMessage(seen.message, seen.deliveries, plan_status(session, ctx, message))
+    return tracked(message, ctx)
 
 
 def list_messages(
@@ -90,14 +97,15 @@ def list_messages(
         before=decode_keyset(cursor) if cursor else None,
         limit=limit + 1,
     )
-    page = [_tracked(message, ctx) for message in rows[:limit]]
+    page = [tracked(message, ctx) for message in rows[:limit]]
     if len(rows) <= limit:
         return page, None
     last = rows[limit - 1]
     return page, encode_keyset(last.created_at, last.message_id)
 
 
-def _tracked(message: orm.Message, ctx: RequestContext) -> TrackedMessage:
+def tracked(message: orm.Message, ctx: RequestContext) -> TrackedMessage:
+    """The message with the deliveries the caller may see: all for its sender, else its own."""
     gln = ctx.caller.organisation_gln
     if message.sender_gln == gln:
         return TrackedMessage(message, list(message.deliveries))

@@ -6,7 +6,6 @@ the region's hospitals write the plans).
 """
 
 import logging
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,15 +26,15 @@ from app.domain.organisation import MessageFormat, OrganisationKind
 from app.domain.plan import Plan
 from app.domain.rules import plan_warnings
 from app.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed, field_errors
-from app.repositories import MessageRepository
+from app.repositories import MessageRepository, OrganisationRepository
 from app.services import audit
 from app.services.context import RequestContext
-from app.services.deliveries import first_transmission
+from app.services.courses import PlanStatus, plan_status
+from app.services.deliveries import first_transmission, new_message
 from app.services.messages import is_party
-from app.services.routing import PlanRouting, Route, route_plan
+from app.services.routing import PlanRouting, Route, best_format, party_of, route_plan
 from app.xml import (
     Envelope,
-    Party,
     PlanParties,
     PlanTooLongForXdis91,
     XmlRenderer,
@@ -47,6 +46,7 @@ __all__ = [
     "PlanInput",
     "PlanSubmission",
     "RenderedDocument",
+    "deliver_plan_to",
     "get_plan",
     "plan_document",
     "read_plan_json",
@@ -160,11 +160,54 @@ def submit_plan(
     return PlanSubmission(message, created=True, warnings=plan_input.warnings)
 
 
-def get_plan(session: Session, ctx: RequestContext, *, message_id: str) -> orm.Message:
-    """A plan the caller sent or received; reading it is audited."""
+def deliver_plan_to(
+    session: Session,
+    ctx: RequestContext,
+    renderer: XmlRenderer,
+    *,
+    plan: orm.Message,
+    kommune: orm.Organisation,
+) -> None:
+    """Delivers a stored plan to another kommune, which takes it over (a `transferred`
+    notice, R30), rendered with that kommune as its receiver."""
+    if any(d.receiver_gln == kommune.gln for d in plan.deliveries):
+        return  # it has the plan already (e.g. transferred back)
+    content = Plan.model_validate(plan.body)
+    sender = OrganisationRepository(session).get(plan.sender_gln)
+    assert sender is not None
+    routing = route_plan(session, content)
+    message_format = best_format(kommune)
+    if message_format is None:
+        raise ValidationFailed(
+            [
+                FieldError(
+                    "to_gln",
+                    "receiver_takes_no_plans",
+                    "This kommune takes neither GGOP nor XDIS91, so the plan cannot be "
+                    "delivered to it.",
+                )
+            ]
+        )
+    transferred = PlanRouting(
+        primary=kommune,
+        gp=routing.gp,
+        cc=routing.cc,
+        result_receivers=routing.result_receivers,
+        routes=[Route(kommune, DeliveryRole.PRIMARY, message_format)],
+    )
+    # Written with Core like every delivery (repositories/rows.py), not added to the loaded
+    # plan's collection, which would insert them a second time.
+    deliveries = _deliveries(ctx, plan, _render(renderer, content, sender, transferred, ctx))
+    MessageRepository(session).add_deliveries(deliveries)
+
+
+def get_plan(
+    session: Session, ctx: RequestContext, *, message_id: str
+) -> tuple[orm.Message, PlanStatus]:
+    """A plan the caller sent or received, with its course so far; reading it is audited."""
     message = _visible_plan(session, ctx, message_id)
     audit.record(session, ctx, "plan.read", messages=[message])
-    return message
+    return message, plan_status(session, ctx, message)
 
 
 def plan_document(session: Session, ctx: RequestContext, *, message_id: str) -> bytes:
@@ -220,11 +263,11 @@ def _render(
     ctx: RequestContext,
 ) -> list[RenderedDocument]:
     parties = PlanParties(
-        sender=_party(sender),
-        receiver=_party(routing.primary),
-        gp=_party(routing.gp) if routing.gp else None,
-        cc=[_party(org) for org in routing.cc],
-        result_receivers=[_party(org) for org in routing.result_receivers],
+        sender=party_of(sender),
+        receiver=party_of(routing.primary),
+        gp=party_of(routing.gp) if routing.gp else None,
+        cc=[party_of(org) for org in routing.cc],
+        result_receivers=[party_of(org) for org in routing.result_receivers],
     )
     documents = []
     for route in routing.routes:
@@ -234,7 +277,7 @@ def _render(
         else:
             try:
                 xml = renderer.render_plan_as_xdis91(
-                    plan, envelope=envelope, parties=parties, receiver=_party(route.organisation)
+                    plan, envelope=envelope, parties=parties, receiver=party_of(route.organisation)
                 )
             except PlanTooLongForXdis91:
                 raise ValidationFailed(
@@ -254,22 +297,24 @@ def _render(
 def _message_row(
     ctx: RequestContext, plan: Plan, body: dict[str, object], digest: str
 ) -> orm.Message:
-    return orm.Message(
-        message_id=str(uuid.uuid4()),
+    message = new_message(
         type=MessageType.PLAN,
         sender_gln=plan.sender.gln,
         letter_id=plan.letter_id,
-        content_hash=digest,
+        body=body,
+        digest=digest,
         patient_ref=patient_reference(
             ctx.patient_key, cpr=plan.patient.cpr, alternative_id=plan.patient.alternative_id
         ),
-        body=body,
-        created_at=ctx.now,
-        plan_type=plan.plan_type,
-        municipality_code=plan.patient.municipality_code,
-        discharge_date=plan.discharge_date,
-        first_contact_deadline=plan.first_contact_deadline,
+        now=ctx.now,
     )
+    message.plan_type = plan.plan_type
+    message.municipality_code = plan.patient.municipality_code
+    message.discharge_date = plan.discharge_date
+    message.first_contact_deadline = plan.first_contact_deadline
+    # No notice yet: the deadline in force is the plan's own (R23).
+    message.deadline = plan.first_contact_deadline
+    return message
 
 
 def _deliveries(
@@ -297,19 +342,3 @@ def _visible_plan(session: Session, ctx: RequestContext, message_id: str) -> orm
         # api.md: a message the caller may not see answers exactly like a missing one.
         raise NotFound("No plan with this message_id is visible to you.")
     return message
-
-
-def _party(organisation: orm.Organisation) -> Party:
-    return Party(
-        gln=organisation.gln,
-        identifier=organisation.identifier,
-        identifier_code=organisation.identifier_code,
-        name=organisation.name,
-        department=organisation.department,
-        unit=organisation.unit,
-        street=organisation.street,
-        suburb=None,
-        district=organisation.district,
-        postcode=organisation.postcode,
-        phone=organisation.phone,
-    )

@@ -11,7 +11,6 @@ positive → `acknowledged`, negative → `rejected`. MedCom's rules kept here:
 - receipts are never receipted (`minuspositivkvitt`).
 """
 
-import uuid
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -32,7 +31,7 @@ from app.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFail
 from app.repositories import DeliveryRepository, MessageRepository
 from app.services import audit
 from app.services.context import RequestContext
-from app.services.deliveries import first_transmission
+from app.services.deliveries import first_transmission, new_message
 from app.xml import Envelope, XmlRenderer
 
 __all__ = ["ReceiptOutcome", "accept_receipt", "acknowledge"]
@@ -301,22 +300,16 @@ def _store(
 ) -> orm.Message:
     """Stores the receipt as a message to the original sender's inbox and settles `about`."""
     body = receipt.as_body()
-    message = orm.Message(
-        message_id=str(uuid.uuid4()),
+    message = new_message(
         type=MessageType.RECEIPT,
         # For XCTL01 the Sender is a VANS operator, not an organisation of the directory; the
         # receipt is filed under the receiver it speaks for, and `body` keeps who issued it.
         sender_gln=receipt.original_receiver,
         letter_id=receipt.letter_id,
-        content_hash=content_hash(body),
+        body=body,
         # Filed with the patient's messages, so a CPR search finds the receipts too.
         patient_ref=about[0].message.patient_ref,
-        body=body,
-        created_at=ctx.now,
-        plan_type=None,
-        municipality_code=None,
-        discharge_date=None,
-        first_contact_deadline=None,
+        now=ctx.now,
     )
     repository = MessageRepository(session)
     if not repository.add_if_new(message):

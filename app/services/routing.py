@@ -19,8 +19,9 @@ from app.domain.organisation import MessageFormat
 from app.domain.plan import Plan
 from app.errors import FieldError, ValidationFailed
 from app.repositories import OrganisationRepository
+from app.xml import Party
 
-__all__ = ["PlanRouting", "Route", "route_plan"]
+__all__ = ["PlanRouting", "Route", "best_format", "party_of", "route_letter", "route_plan"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +79,7 @@ def route_plan(session: Session, plan: Plan) -> PlanRouting:
         if organisation.gln in seen:
             continue  # one delivery per receiver, in its first role
         seen.add(organisation.gln)
-        message_format = _best_format(organisation)
+        message_format = best_format(organisation)
         if message_format is None:
             errors.append(
                 FieldError(
@@ -97,6 +98,45 @@ def route_plan(session: Session, plan: Plan) -> PlanRouting:
         cc=cc,
         result_receivers=[directory[gln] for gln in plan.result_receivers],
         routes=routes,
+    )
+
+
+def route_letter(session: Session, *, field: str, gln: str) -> orm.Organisation:
+    """The receiver of a correspondence letter (XDIS91, which has no copy receivers:
+    formats.md §5), or a 422 naming `field`."""
+    receiver = OrganisationRepository(session).get(gln)
+    error = _check_known(field, receiver)
+    if error is not None:
+        raise ValidationFailed([error])
+    assert receiver is not None
+    if MessageFormat.XDIS91 not in receiver.accepts:
+        raise ValidationFailed(
+            [
+                FieldError(
+                    field,
+                    "receiver_does_not_take_xdis91",
+                    "This organisation takes no XDIS91 correspondence letters (see its "
+                    "`accepts` in the directory).",
+                )
+            ]
+        )
+    return receiver
+
+
+def party_of(organisation: orm.Organisation) -> Party:
+    """A directory entry as MedCom's Sender or Receiver shows it."""
+    return Party(
+        gln=organisation.gln,
+        identifier=organisation.identifier,
+        identifier_code=organisation.identifier_code,
+        name=organisation.name,
+        department=organisation.department,
+        unit=organisation.unit,
+        street=organisation.street,
+        suburb=None,
+        district=organisation.district,
+        postcode=organisation.postcode,
+        phone=organisation.phone,
     )
 
 
@@ -121,7 +161,8 @@ def _check_known(field: str, organisation: orm.Organisation | None) -> FieldErro
     return None
 
 
-def _best_format(organisation: orm.Organisation) -> MessageFormat | None:
+def best_format(organisation: orm.Organisation) -> MessageFormat | None:
+    """The format a plan is delivered in to this organisation, or None if it takes neither."""
     # GGOP keeps the plan's structure; XDIS91 is MedCom's down-conversion for receivers that
     # cannot take GGOP (formats.md §4.5).
     for message_format in (MessageFormat.GGOP, MessageFormat.XDIS91):

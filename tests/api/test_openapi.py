@@ -161,3 +161,54 @@ class TestDocumentationPages:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/html")
         assert "Sektorbro" in response.text
+
+
+class TestMessageBodies:
+    @pytest.mark.parametrize(
+        ("path", "schema"), [("/v1/notices", "Notice"), ("/v1/letters", "Letter")]
+    )
+    def test_a_body_the_route_reads_itself_is_documented_as_json(
+        self, spec: dict[str, Any], path: str, schema: str
+    ) -> None:
+        body = operation(spec, path, "post")["requestBody"]["content"]["application/json"]
+
+        assert body["schema"] == {"$ref": f"#/components/schemas/{schema}"}
+
+    def test_the_notice_schema_has_every_notice_type(self, spec: dict[str, Any]) -> None:
+        mapping = spec["components"]["schemas"]["Notice"]["discriminator"]["mapping"]
+
+        assert set(mapping) == {
+            "rehabilitation_need",
+            "received",
+            "started",
+            "second_meeting",
+            "postponed",
+            "not_attended",
+            "transferred",
+            "free_choice",
+            "completed",
+            "cancelled",
+        }
+
+    def test_a_letter_may_be_sent_as_xdis91_xml(self, spec: dict[str, Any]) -> None:
+        content = operation(spec, "/v1/letters", "post")["requestBody"]["content"]
+
+        assert "application/xml" in content
+
+    def test_every_reference_in_the_document_resolves(self, spec: dict[str, Any]) -> None:
+        schemas = spec["components"]["schemas"]
+
+        def references(node: Any) -> list[str]:
+            if isinstance(node, dict):
+                found = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+                return found + [ref for value in node.values() for ref in references(value)]
+            if isinstance(node, list):
+                return [ref for value in node for ref in references(value)]
+            return []
+
+        missing = {
+            ref
+            for ref in references(spec)
+            if ref.removeprefix("#/components/schemas/") not in schemas
+        }
+        assert missing == set()

@@ -48,6 +48,7 @@ def sent_letter(session: Session, letter_id: str) -> orm.Delivery:
     delivery_id = f"11111111-0000-0000-0000-{letter_id[-12:].rjust(12, '0')}"
     message = orm.Message(
         message_id=message_id,
+        thread_id=message_id,
         type="letter",
         sender_gln=ORIGINAL_SENDER,
         letter_id=letter_id,

@@ -1,0 +1,264 @@
+"""Correspondence letters (MedCom XDIS91, *korrespondancebrev*): read one from JSON or XDIS91
+XML, check its thread, render it for its receiver and store it with its delivery, all in the
+caller's transaction.
+
+Any organisation may write to any organisation in the directory that takes XDIS91, in its own
+name. A letter may answer a message the caller received (`reply_to`) or correct a letter the
+caller sent (`status: rettetbrev` with `corrects`, MedCom's StatusCode); either joins the
+thread of that message.
+"""
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from app import orm
+from app.domain.letters import Letter, LetterStatus
+from app.domain.messages import (
+    DeliveryRole,
+    MessageType,
+    content_hash,
+    new_envelope_id,
+    new_letter_id,
+    patient_reference,
+)
+from app.domain.organisation import MessageFormat
+from app.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed, field_errors
+from app.repositories import MessageRepository
+from app.services import audit
+from app.services.context import RequestContext
+from app.services.deliveries import first_transmission, new_message
+from app.services.messages import TrackedMessage, is_party, tracked
+from app.services.routing import party_of, route_letter
+from app.xml import Envelope, XmlRenderer, parse_xdis91
+
+__all__ = [
+    "LetterInput",
+    "LetterSubmission",
+    "get_letter",
+    "get_thread",
+    "read_letter_json",
+    "read_letter_xml",
+    "submit_letter",
+]
+
+logger = logging.getLogger("sektorbro.letters")
+
+
+@dataclass(frozen=True, slots=True)
+class LetterInput:
+    """A letter read from the body, who the body says sent it (XML names its Sender), the
+    remarks made while reading it, and how to name a field in the caller's notation."""
+
+    letter: Letter
+    sender_gln: str | None
+    warnings: list[FieldError]
+    locate: Callable[[str], str]
+
+
+@dataclass(frozen=True, slots=True)
+class LetterSubmission:
+    message: orm.Message
+    created: bool
+    warnings: list[FieldError]
+
+
+def read_letter_json(body: bytes) -> LetterInput:
+    """Reads a JSON letter; a 422 names every broken rule by its dotted path."""
+    try:
+        letter = Letter.model_validate_json(body)
+    except ValidationError as exc:
+        raise ValidationFailed(field_errors(exc.errors(include_url=False))) from None
+    return LetterInput(letter, sender_gln=None, warnings=[], locate=lambda field: field)
+
+
+def read_letter_xml(body: bytes) -> LetterInput:
+    """Reads an XDIS91 letter (any declared encoding); a 422 names the XPath of each broken
+    element."""
+    parsed = parse_xdis91(body)
+    return LetterInput(
+        parsed.letter,
+        sender_gln=parsed.sender_gln,
+        warnings=list(parsed.warnings),
+        locate=parsed.locate,
+    )
+
+
+def submit_letter(
+    session: Session, ctx: RequestContext, renderer: XmlRenderer, *, letter_input: LetterInput
+) -> LetterSubmission:
+    """Stores and delivers a letter, or answers the first copy of a duplicate (MedCom rule)."""
+    letter = letter_input.letter
+    sender = _sender(ctx, letter_input)
+    letter_id = letter.letter_id or new_letter_id()
+    body = letter.model_dump(mode="json") | {"letter_id": letter_id}
+    digest = content_hash(body)
+    repository = MessageRepository(session)
+    with _located(letter_input):
+        thread_id = _thread_of(session, ctx, letter)
+        message = _message_row(ctx, letter, letter_id, body, digest, thread_id)
+        # As for plans: the unique (sender, letter id) decides between copies, first.
+        if not repository.add_if_new(message):
+            existing = repository.get_by_letter(sender_gln=sender.gln, letter_id=letter_id)
+            assert existing is not None
+            return _repeat(existing, digest, letter_input)
+        receiver = route_letter(session, field="receiver_gln", gln=letter.receiver_gln)
+    envelope = Envelope(envelope_id=new_envelope_id(), sent_at=ctx.now)
+    xml = renderer.render_letter(
+        letter,
+        letter_id=letter_id,
+        envelope=envelope,
+        sender=party_of(sender),
+        receiver=party_of(receiver),
+        authorised_at=ctx.now,
+    )
+    message.deliveries = [
+        first_transmission(
+            message_id=message.message_id,
+            receiver_gln=receiver.gln,
+            role=DeliveryRole.PRIMARY,
+            format=MessageFormat.XDIS91,
+            envelope_id=envelope.envelope_id,
+            ack_requested=True,
+            xml=xml,
+            now=ctx.now,
+        )
+    ]
+    repository.add_deliveries(message.deliveries)
+    audit.record(session, ctx, "letter.submitted", messages=[message])
+    return LetterSubmission(message, created=True, warnings=letter_input.warnings)
+
+
+def get_letter(session: Session, ctx: RequestContext, *, message_id: str) -> orm.Message:
+    """A letter the caller sent or received; reading it is audited."""
+    message = MessageRepository(session).get(message_id)
+    if (
+        message is None
+        or message.type != MessageType.LETTER
+        or not is_party(message, ctx.caller.organisation_gln)
+    ):
+        raise NotFound("No letter with this message_id is visible to you.")
+    audit.record(session, ctx, "letter.read", messages=[message])
+    return message
+
+
+def get_thread(session: Session, ctx: RequestContext, *, thread_id: str) -> list[TrackedMessage]:
+    """The messages of a thread that the caller sent or received, oldest first; reading them
+    is audited. Receipts are transport, not conversation, and are not part of a thread."""
+    gln = ctx.caller.organisation_gln
+    messages = [
+        message
+        for message in MessageRepository(session).in_thread(thread_id)
+        if message.type != MessageType.RECEIPT and is_party(message, gln)
+    ]
+    if not messages:
+        raise NotFound("No thread with this thread_id is visible to you.")
+    audit.record(session, ctx, "thread.read", messages=messages)
+    return [tracked(message, ctx) for message in messages]
+
+
+@contextmanager
+def _located(letter_input: LetterInput) -> Iterator[None]:
+    """Names the fields of 422s from later checks in the caller's notation."""
+    try:
+        yield
+    except ValidationFailed as exc:
+        raise ValidationFailed(
+            [FieldError(letter_input.locate(e.field), e.rule, e.message) for e in exc.errors]
+        ) from None
+
+
+def _sender(ctx: RequestContext, letter_input: LetterInput) -> orm.Organisation:
+    sender = ctx.caller.organisation
+    if sender is None:
+        raise Forbidden("Letters are sent with an organisation's key, not an admin key.")
+    if letter_input.sender_gln is not None and letter_input.sender_gln != sender.gln:
+        raise Forbidden(
+            "A letter may only be sent in the caller's own name: its Sender must be the GLN "
+            "of the key's organisation."
+        )
+    return sender
+
+
+def _thread_of(session: Session, ctx: RequestContext, letter: Letter) -> str | None:
+    """The thread the letter joins (None: it starts its own), or a 422 when it answers or
+    corrects a message it may not."""
+    repository = MessageRepository(session)
+    gln = ctx.caller.organisation_gln
+    if letter.reply_to is not None:
+        answered = repository.get(letter.reply_to)
+        if answered is None or not any(d.receiver_gln == gln for d in answered.deliveries):
+            raise ValidationFailed(
+                [
+                    FieldError(
+                        "reply_to",
+                        "reply_to_not_received",
+                        "A letter answers a message you received; no such message_id is in "
+                        "your messages.",
+                    )
+                ]
+            )
+        return answered.thread_id
+    if letter.status == LetterStatus.RETTETBREV and letter.corrects is not None:
+        corrected = repository.get(letter.corrects)
+        if corrected is None or corrected.type != MessageType.LETTER or corrected.sender_gln != gln:
+            raise ValidationFailed(
+                [
+                    FieldError(
+                        "corrects",
+                        "corrects_not_own_letter",
+                        "A correction (rettetbrev) replaces a letter you sent; no such letter "
+                        "is among your messages.",
+                    )
+                ]
+            )
+        if corrected.deliveries[0].receiver_gln != letter.receiver_gln:
+            raise ValidationFailed(
+                [
+                    FieldError(
+                        "receiver_gln",
+                        "correction_to_other_receiver",
+                        "A correction goes to the receiver of the letter it corrects.",
+                    )
+                ]
+            )
+        return corrected.thread_id
+    return None
+
+
+def _message_row(
+    ctx: RequestContext,
+    letter: Letter,
+    letter_id: str,
+    body: dict[str, object],
+    digest: str,
+    thread_id: str | None,
+) -> orm.Message:
+    sender = ctx.caller.organisation
+    assert sender is not None
+    return new_message(
+        type=MessageType.LETTER,
+        sender_gln=sender.gln,
+        letter_id=letter_id,
+        body=body,
+        digest=digest,
+        patient_ref=patient_reference(
+            ctx.patient_key, cpr=letter.patient.cpr, alternative_id=letter.patient.alternative_id
+        ),
+        now=ctx.now,
+        thread_id=thread_id,
+    )
+
+
+def _repeat(existing: orm.Message, digest: str, letter_input: LetterInput) -> LetterSubmission:
+    if existing.type != MessageType.LETTER or existing.content_hash != digest:
+        raise Conflict(
+            "This sender already sent a different message with this letter_id. A changed "
+            "letter needs a new letter_id, or a correction (status rettetbrev)."
+        )
+    logger.info("duplicate letter %s answered with the first copy", existing.message_id)
+    return LetterSubmission(existing, created=False, warnings=letter_input.warnings)
