@@ -12,7 +12,8 @@ from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
 from app import orm
-from app.domain.notices import DANISH_TIME, NoticeRecord, PlanFacts, PlanNotice
+from app.domain.messages import DANISH_TIME
+from app.domain.notices import NoticeRecord, PlanFacts, PlanNotice
 from app.domain.organisation import Organisation
 from app.domain.plan import PlanType
 from app.services.api_keys import create_key

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
+from app.domain.messages import DANISH_TIME
 from app.domain.notices import (
     CLOSING,
-    DANISH_TIME,
     NoticeRecord,
     NoticeType,
     PlanFacts,

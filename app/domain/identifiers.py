@@ -21,11 +21,14 @@ __all__ = [
     "Gln",
     "IcfCode",
     "Kommunekode",
+    "LetterId",
+    "MessageId",
     "SksDiagnosisCode",
     "check_cpr",
     "check_gln",
     "check_icf_code",
     "check_kommunekode",
+    "check_message_id",
     "check_regionskode",
     "check_sks_diagnosis_code",
     "check_sorkode",
@@ -215,3 +218,25 @@ IcfCode = Annotated[
     Field(description="ICF category, plain (`d450`) or SKS form (`FD450`).", examples=["d450"]),
     AfterValidator(check_icf_code),
 ]
+
+
+# A Sektorbro message id as callers name one (`reply_to`, `corrects`, `plan_message_id`).
+_MESSAGE_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def check_message_id(value: str) -> str:
+    """A Sektorbro message id: a UUID in its 36-character form, stored in lower case."""
+    message_id = value.lower()
+    if not _MESSAGE_ID.fullmatch(message_id):
+        raise PydanticCustomError(
+            "message_id_format",
+            "A message id is the UUID Sektorbro gave the message, e.g. "
+            "0f8e6d52-3c1a-4b7e-9a55-2d4c8b1e7f30.",
+        )
+    return message_id
+
+
+MessageId = Annotated[str, AfterValidator(check_message_id)]
+# MedCom Letter/Identifier (brevnummer, 1-14 characters): the sender's id for a letter,
+# printable ASCII so that every partner can echo it in a receipt.
+LetterId = Annotated[str, Field(min_length=1, max_length=14, pattern=r"^[!-~]+$")]

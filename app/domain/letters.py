@@ -15,8 +15,7 @@ from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from app.domain.base import SektorbroModel, check_xml_text
-from app.domain.identifiers import Cpr, Gln
-from app.domain.notices import check_message_id
+from app.domain.identifiers import Cpr, Gln, LetterId, MessageId
 from app.domain.plan import Address, Reference, one_patient_identifier
 from app.domain.text import FormattedText, Segment, plain_text
 
@@ -47,9 +46,6 @@ TEXT_BLOCK_LIMIT = 3150
 PersonName = Annotated[str, Field(min_length=1, max_length=70)]
 Text35 = Annotated[str, Field(min_length=1, max_length=35)]
 Text70 = Annotated[str, Field(min_length=1, max_length=70)]
-# As for plans: the sender's id for the letter, printable ASCII so every partner can echo it.
-LetterId = Annotated[str, Field(min_length=1, max_length=14, pattern=r"^[!-~]+$")]
-MessageId = Annotated[str, AfterValidator(check_message_id)]
 
 
 class Priority(StrEnum):

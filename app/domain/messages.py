@@ -6,9 +6,11 @@ import json
 import secrets
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 __all__ = [
     "ACK_OVERDUE",
+    "DANISH_TIME",
     "UNACKNOWLEDGED",
     "DeliveryRole",
     "DeliveryStatus",
@@ -18,6 +20,10 @@ __all__ = [
     "new_letter_id",
     "patient_reference",
 ]
+
+# MedCom's local dates and times (Envelope/Sent, Authorisation) and the law's calendar days
+# (R23) are Danish.
+DANISH_TIME = ZoneInfo("Europe/Copenhagen")
 
 
 class MessageType(StrEnum):

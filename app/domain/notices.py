@@ -11,23 +11,21 @@ Pure: imports nothing from `app` outside `app.domain`, and does no I/O.
 """
 
 import datetime
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Literal, Self, assert_never
-from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from app.domain.base import SektorbroModel
-from app.domain.identifiers import Gln
+from app.domain.identifiers import Gln, LetterId, MessageId
+from app.domain.messages import DANISH_TIME
 from app.domain.plan import Patient, PlanType
 
 __all__ = [
     "CLOSING",
-    "DANISH_TIME",
     "MAX_NOTICE_TEXT",
     "CancellationReason",
     "Cancelled",
@@ -51,7 +49,6 @@ __all__ = [
     "Started",
     "TrainingForm",
     "Transferred",
-    "check_message_id",
     "check_notice",
     "danish_date",
     "notice_letter",
@@ -59,8 +56,6 @@ __all__ = [
     "timeline",
 ]
 
-# R23: dates are compared in Danish local time.
-DANISH_TIME = ZoneInfo("Europe/Copenhagen")
 
 # The longest free text in a notice. The letter's body is a sentence or two, this text and a
 # line about the plan, and it must fit one XDIS91 ClinicalInformation/Text01. MedCom publishes
@@ -69,7 +64,6 @@ DANISH_TIME = ZoneInfo("Europe/Copenhagen")
 MAX_NOTICE_TEXT = 2000
 
 # Sektorbro's message ids are UUIDs written the way str(uuid.uuid4()) writes them.
-_MESSAGE_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 _MONTHS = (
     "januar",
@@ -211,26 +205,12 @@ _PLAN_TYPE_WORDS = {
 }
 
 
-def check_message_id(value: str) -> str:
-    """A Sektorbro message id: a UUID in its 36-character form, stored in lower case."""
-    message_id = value.lower()
-    if not _MESSAGE_ID.fullmatch(message_id):
-        raise PydanticCustomError(
-            "message_id_format",
-            "A message id is the UUID Sektorbro gave the message, e.g. "
-            "0f8e6d52-3c1a-4b7e-9a55-2d4c8b1e7f30.",
-        )
-    return message_id
-
-
-LetterId = Annotated[str, Field(min_length=1, max_length=14, pattern=r"^[!-~]+$")]
-MessageId = Annotated[
-    str,
+PlanMessageId = Annotated[
+    MessageId,
     Field(
         description="The `message_id` of the genoptræningsplan the notice is about.",
         examples=["0f8e6d52-3c1a-4b7e-9a55-2d4c8b1e7f30"],
     ),
-    AfterValidator(check_message_id),
 ]
 NoticeText = Annotated[str, Field(min_length=1, max_length=MAX_NOTICE_TEXT)]
 
@@ -260,7 +240,7 @@ class _Notice(SektorbroModel):
 
 
 class _PlanNotice(_Notice):
-    plan_message_id: MessageId
+    plan_message_id: PlanMessageId
 
 
 class RehabilitationNeed(_Notice):

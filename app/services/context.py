@@ -2,13 +2,11 @@
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
+from app.domain.messages import DANISH_TIME
 from app.services.api_keys import Caller
 
 __all__ = ["DANISH_TIME", "RequestContext"]
-
-DANISH_TIME = ZoneInfo("Europe/Copenhagen")
 
 
 @dataclass(frozen=True, slots=True)

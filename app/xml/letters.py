@@ -42,11 +42,11 @@ from pydantic_core import PydanticCustomError
 
 from app.domain.identifiers import check_gln
 from app.domain.letters import Letter
+from app.domain.messages import DANISH_TIME
 from app.errors import FieldError, field_errors
 from app.xml.parse import (
     _FLAGS,
     _XML_SPACE,
-    DANISH_TIME,
     MM100,
     MM104,
     FormattedValue,

@@ -40,10 +40,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal, NamedTuple
-from zoneinfo import ZoneInfo
 
 from lxml import etree  # type: ignore[import-untyped]  # lxml ships no type hints
 
+from app.domain.messages import DANISH_TIME
 from app.domain.plan import START_WITHIN_DAYS
 from app.errors import FieldError, ValidationFailed
 from app.xml.headings import BEFORE_ADMISSION_HEADING, EXTENDED_HEADING
@@ -57,7 +57,6 @@ PLAN_PATH = "/Emessage/RehabilitationPlan"
 # The body limit upstream bounds the bytes; this bounds the work. MedCom's example has ~400.
 MAX_ELEMENTS = 10_000
 # GGOP's dates and times are Danish local time (R23 compares dates in Europe/Copenhagen).
-DANISH_TIME = ZoneInfo("Europe/Copenhagen")
 
 Loc = tuple[str | int, ...]
 

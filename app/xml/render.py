@@ -18,11 +18,11 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 
 from app.domain.letters import MAX_TEXT_BLOCKS, TEXT_BLOCK_LIMIT, Letter
+from app.domain.messages import DANISH_TIME
 from app.domain.plan import (
     Address,
     AmbulatoryLocation,
@@ -61,7 +61,6 @@ __all__ = [
 ]
 
 # MedCom Date/Time elements are Danish local time (formats.md §3.2).
-DANISH_TIME = ZoneInfo("Europe/Copenhagen")
 
 # MedCom publishes no limit for Text01 (FormattedText.xsd is unbounded); one production
 # implementation writes at most 10 blocks of 3150 characters (formats.md §5, 9 EDIFACT FTX
