@@ -6,7 +6,7 @@ from datetime import date, datetime
 from app.domain.messages import DANISH_TIME
 from app.services.api_keys import Caller
 
-__all__ = ["DANISH_TIME", "RequestContext"]
+__all__ = ["RequestContext"]
 
 
 @dataclass(frozen=True, slots=True)
