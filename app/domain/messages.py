@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 __all__ = [
     "ACK_OVERDUE",
+    "DANISH_MONTHS",
     "DANISH_TIME",
     "UNACKNOWLEDGED",
     "DeliveryRole",
@@ -24,6 +25,21 @@ __all__ = [
 # MedCom's local dates and times (Envelope/Sent, Authorisation) and the law's calendar days
 # (R23) are Danish.
 DANISH_TIME = ZoneInfo("Europe/Copenhagen")
+# The months as Danish dates write them ("2. december 2026").
+DANISH_MONTHS = (
+    "januar",
+    "februar",
+    "marts",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "august",
+    "september",
+    "oktober",
+    "november",
+    "december",
+)
 
 
 class MessageType(StrEnum):

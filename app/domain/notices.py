@@ -21,7 +21,7 @@ from pydantic_core import PydanticCustomError
 
 from app.domain.base import SektorbroModel
 from app.domain.identifiers import Gln, LetterId, MessageId
-from app.domain.messages import DANISH_TIME
+from app.domain.messages import DANISH_MONTHS, DANISH_TIME
 from app.domain.plan import Patient, PlanType
 
 __all__ = [
@@ -62,23 +62,6 @@ __all__ = [
 # no limit for Text01; the one known implementation writes blocks of at most 3150 characters
 # (formats.md §5 and §13 item 5), and 2000 leaves room for the rest.
 MAX_NOTICE_TEXT = 2000
-
-# Sektorbro's message ids are UUIDs written the way str(uuid.uuid4()) writes them.
-
-_MONTHS = (
-    "januar",
-    "februar",
-    "marts",
-    "april",
-    "maj",
-    "juni",
-    "juli",
-    "august",
-    "september",
-    "oktober",
-    "november",
-    "december",
-)
 
 
 class NoticeType(StrEnum):
@@ -718,7 +701,7 @@ def _latest_date(plan: PlanFacts, course: tuple[NoticeRecord, ...]) -> datetime.
 
 def danish_date(value: datetime.date) -> str:
     """A date the way Danish letters write it, e.g. "2. december 2026"."""
-    return f"{value.day}. {_MONTHS[value.month - 1]} {value.year}"
+    return f"{value.day}. {DANISH_MONTHS[value.month - 1]} {value.year}"
 
 
 def notice_letter(notice: Notice, plan: PlanFacts | None) -> tuple[str, str]:

@@ -43,7 +43,7 @@ from typing import Any, Literal, NamedTuple
 
 from lxml import etree  # type: ignore[import-untyped]  # lxml ships no type hints
 
-from app.domain.messages import DANISH_TIME
+from app.domain.messages import DANISH_MONTHS, DANISH_TIME
 from app.domain.plan import START_WITHIN_DAYS
 from app.errors import FieldError, ValidationFailed
 from app.xml.headings import BEFORE_ADMISSION_HEADING, EXTENDED_HEADING
@@ -998,26 +998,7 @@ def _iso_date(value: str | None) -> date | None:
         return None
 
 
-_MONTHS = {
-    name: number
-    for number, name in enumerate(
-        (
-            "januar",
-            "februar",
-            "marts",
-            "april",
-            "maj",
-            "juni",
-            "juli",
-            "august",
-            "september",
-            "oktober",
-            "november",
-            "december",
-        ),
-        start=1,
-    )
-}
+_MONTHS = {name: number for number, name in enumerate(DANISH_MONTHS, start=1)}
 # 2026-11-27, 27-11-2026, 27.11.2026, 27/11/2026, 27. november 2026.
 _DATE = re.compile(
     r"(?<![0-9])(?:"
