@@ -72,7 +72,9 @@ class MessageRepository:
         deadline in force and message id, after the keyset `after`."""
         plan = orm.Message
         query = (
-            _with_deliveries(select(plan))
+            # A row names the kommune of the plan's deliveries; their history is not shown.
+            select(plan)
+            .options(selectinload(plan.deliveries))
             .where(plan.type == "plan")
             .order_by(plan.deadline, plan.message_id)
             .limit(limit)
