@@ -82,47 +82,49 @@ def submit_notice(
     sender = ctx.caller.organisation
     if sender is None:
         raise Forbidden("Notices are sent with an organisation's key, not an admin key.")
-    letter_id = notice.letter_id or new_letter_id()
-    body = notice.model_dump(mode="json") | {"letter_id": letter_id}
-    digest = content_hash(body)
     repository = MessageRepository(session)
+    plan, course = None, None
     if isinstance(notice, RehabilitationNeed):
         if sender.kind != OrganisationKind.HOSPITAL:
             raise Forbidden("An early notice of rehabilitation need comes from a hospital (R37).")
-        plan, course = None, None
         patient = notice.patient
-        receivers = _need_receivers(session, notice)
-        thread_id = None
     else:
-        plan = repository.get_for_update(notice.plan_message_id)
-        course = _visible_course(session, ctx, plan, notice.plan_message_id)
-        assert plan is not None
+        # Locked until the transaction ends: notices about one plan are checked one after the
+        # other, each against the course as the one before left it.
+        plan = _received_plan(ctx, repository.get_for_update(notice.plan_message_id))
+        course = plan_course(session, plan)  # read before this notice's row is written
         patient = Plan.model_validate(plan.body).patient
-        receivers, warnings = _plan_notice_receivers(session, plan)
-        thread_id = plan.thread_id
-    message = _message_row(ctx, notice, letter_id, body, digest, patient, thread_id)
+    letter_id = notice.letter_id or new_letter_id()
+    body = notice.model_dump(mode="json") | {"letter_id": letter_id}
+    digest = content_hash(body)
+    message = _message_row(ctx, notice, letter_id, body, digest, patient, plan)
+    # As for plans: the duplicate check comes before the rules and the routing, so a copy is
+    # answered like the first even if the course or the directory changed since.
     if not repository.add_if_new(message):
         existing = repository.get_by_letter(sender_gln=sender.gln, letter_id=letter_id)
         assert existing is not None
         return _repeat(existing, digest)
-    remarks: list[FieldError] = []
-    if plan is not None and course is not None:
+    warnings: list[FieldError] = []
+    if plan is None or course is None:
+        assert isinstance(notice, RehabilitationNeed)
+        receivers = _need_receivers(session, notice)
+        facts = None
+    else:
         assert not isinstance(notice, RehabilitationNeed)
-        remarks = warnings
         _apply(session, ctx, renderer, plan, course, notice)
-    subject, text = notice_letter(notice, course.facts if course else None)
+        receivers, warnings = _plan_notice_receivers(session, plan)
+        facts = course.facts
+    subject, text = notice_letter(notice, facts)
     message.deliveries = [
         _delivery(ctx, renderer, message, letter_id, sender, receiver, role, patient, subject, text)
         for receiver, role in receivers
     ]
     repository.add_deliveries(message.deliveries)
     audit.record(session, ctx, "notice.submitted", messages=[message])
-    return NoticeSubmission(message, created=True, warnings=remarks)
+    return NoticeSubmission(message, created=True, warnings=warnings)
 
 
-def _visible_course(
-    session: Session, ctx: RequestContext, plan: orm.Message | None, plan_message_id: str
-) -> PlanCourse:
+def _received_plan(ctx: RequestContext, plan: orm.Message | None) -> orm.Message:
     # A kommune reports on a plan it received; any other message id is unknown to it.
     gln = ctx.caller.organisation_gln
     if (
@@ -139,7 +141,7 @@ def _visible_course(
                 )
             ]
         )
-    return plan_course(session, plan)
+    return plan
 
 
 def _apply(
@@ -315,7 +317,7 @@ def _message_row(
     body: dict[str, object],
     digest: str,
     patient: Patient,
-    thread_id: str | None,
+    plan: orm.Message | None,
 ) -> orm.Message:
     sender = ctx.caller.organisation
     assert sender is not None
@@ -330,8 +332,8 @@ def _message_row(
         ),
         now=ctx.now,
         # A plan's notices join its thread: the hospital and the GP read one timeline.
-        thread_id=thread_id,
-        plan_message_id=None if isinstance(notice, RehabilitationNeed) else notice.plan_message_id,
+        thread_id=plan.thread_id if plan else None,
+        plan_message_id=plan.message_id if plan else None,
     )
 
 

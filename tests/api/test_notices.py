@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
+from app import orm
 from tests.api.helpers import assert_problem, post_plan, rules_by_field
 from tests.factories import (
     HJALLESE_GP,
@@ -231,6 +233,21 @@ class TestEarlyNotice:
         }
         [item] = inbox_of(client, keys[ODENSE_KOMMUNE])
         assert "Tidlig orientering om rehabiliteringsbehov" in item["xml"]
+
+    def test_the_same_notice_again_is_answered_like_the_first_after_the_gp_left(
+        self, client: TestClient, keys: Keys, session: Session
+    ) -> None:
+        body = notice_fields("rehabilitation_need", letter_id="OUHN0001")
+        first = report(client, keys, body, by=ODENSE_HOSPITAL)
+        gp = session.get(orm.Organisation, HJALLESE_GP)
+        assert gp is not None
+        gp.is_active = False
+        session.commit()
+
+        again = post_notice(client, keys[ODENSE_HOSPITAL], body)
+
+        assert again.status_code == 200, again.text
+        assert again.json()["message_id"] == first["message_id"]
 
     def test_comes_only_from_a_hospital(self, client: TestClient, keys: Keys) -> None:
         response = post_notice(client, keys[ODENSE_KOMMUNE], notice_fields("rehabilitation_need"))
