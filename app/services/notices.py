@@ -11,6 +11,7 @@ Notices are stored structured (the body as submitted) for the plan's timeline an
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import cache
 
 from pydantic import TypeAdapter, ValidationError
@@ -98,6 +99,8 @@ def submit_notice(
     body = notice.model_dump(mode="json") | {"letter_id": letter_id}
     digest = content_hash(body)
     message = _message_row(ctx, notice, letter_id, body, digest, patient, plan)
+    if course is not None:
+        message.created_at = _received_after(course, ctx.now)
     # As for plans: the duplicate check comes before the rules and the routing, so a copy is
     # answered like the first even if the course or the directory changed since.
     if not repository.add_if_new(message):
@@ -111,7 +114,7 @@ def submit_notice(
         facts = None
     else:
         assert not isinstance(notice, RehabilitationNeed)
-        _apply(session, ctx, renderer, plan, course, notice)
+        _apply(session, ctx, renderer, plan, course, notice, received_at=message.created_at)
         receivers, warnings = _plan_notice_receivers(session, plan)
         facts = course.facts
     subject, text = notice_letter(notice, facts)
@@ -122,6 +125,19 @@ def submit_notice(
     repository.add_deliveries(message.deliveries)
     audit.record(session, ctx, "notice.submitted", messages=[message])
     return NoticeSubmission(message, created=True, warnings=warnings)
+
+
+def _received_after(course: PlanCourse, now: datetime) -> datetime:
+    """When the notice counts as received: now, or just after the plan's latest notice.
+
+    A plan's timeline is in the order its notices came in (their created_at). They are applied
+    one after the other (the plan's row is locked), but a request keeps the time it started,
+    so one that waited for the lock behind a later request must still come after it.
+    """
+    latest = max((record.created_at for record in course.records), default=None)
+    if latest is None or now > latest:
+        return now
+    return latest + timedelta(microseconds=1)
 
 
 def _received_plan(ctx: RequestContext, plan: orm.Message | None) -> orm.Message:
@@ -151,6 +167,8 @@ def _apply(
     plan: orm.Message,
     course: PlanCourse,
     notice: PlanNotice,
+    *,
+    received_at: datetime,
 ) -> None:
     """Checks the notice against the course so far and brings the plan's deadline up to
     date; a transfer also delivers the plan to the new kommune."""
@@ -173,7 +191,7 @@ def _apply(
             )
         deliver_plan_to(session, ctx, renderer, plan=plan, kommune=kommune)
         plan.transferred_to = kommune.gln
-    record = NoticeRecord.from_notice(notice, sender_gln=sender_gln, created_at=ctx.now)
+    record = NoticeRecord.from_notice(notice, sender_gln=sender_gln, created_at=received_at)
     history = [*course.records, record]
     view = deadline(course.facts, history, today=ctx.today)
     plan.deadline = view.deadline
