@@ -16,7 +16,8 @@ become a generic 500 in app/middleware.py. Error texts never echo submitted valu
 be a CPR number or health text (DEVELOPERS.md, personal data).
 """
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -39,6 +40,7 @@ __all__ = [
     "UnsupportedMediaType",
     "ValidationFailed",
     "field_errors",
+    "located",
     "problem_from_error",
     "register_exception_handlers",
 ]
@@ -123,6 +125,18 @@ class ValidationFailed(SektorbroError):
 
     def __init__(self, errors: Sequence[FieldError], detail: str | None = None) -> None:
         super().__init__(detail or _summary(errors), errors=errors)
+
+
+@contextmanager
+def located(locate: Callable[[str], str]) -> Iterator[None]:
+    """Names the fields of 422s raised inside in the caller's notation (`locate` turns a
+    dotted JSON path into it, e.g. the XPath of an element of XML input)."""
+    try:
+        yield
+    except ValidationFailed as exc:
+        raise ValidationFailed(
+            [FieldError(locate(e.field), e.rule, e.message) for e in exc.errors]
+        ) from None
 
 
 class NotReady(SektorbroError):

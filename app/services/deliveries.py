@@ -1,14 +1,47 @@
 """New rows: a message as Sektorbro takes it in, and a delivery of it to one receiver in its
-first transmission."""
+first transmission; and the answer to a submission, new or a duplicate."""
 
+import logging
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from app import orm
 from app.domain.messages import DeliveryStatus, MessageType, content_hash
+from app.errors import Conflict, FieldError
 
-__all__ = ["first_transmission", "new_message"]
+__all__ = ["Submission", "first_copy", "first_transmission", "new_message"]
+
+logger = logging.getLogger("sektorbro.submissions")
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """A submitted plan, letter or notice: stored now (`created`), or the first copy of it."""
+
+    message: orm.Message
+    created: bool
+    warnings: list[FieldError]
+
+
+def first_copy(
+    existing: orm.Message,
+    *,
+    type: MessageType,
+    digest: str,
+    resubmit: str,
+    warnings: list[FieldError],
+) -> Submission:
+    """The answer to a message whose sender already used its letter id (MedCom's duplicate
+    rule): the first copy if the content is the same, else a 409 that says what to do instead
+    (`resubmit`)."""
+    if existing.type != type or existing.content_hash != digest:
+        raise Conflict(
+            f"This sender already sent a different message with this letter_id. {resubmit}"
+        )
+    logger.info("duplicate %s %s answered with the first copy", type, existing.message_id)
+    return Submission(existing, created=False, warnings=warnings)
 
 
 def new_message(

@@ -8,9 +8,7 @@ caller sent (`status: rettetbrev` with `corrects`, MedCom's StatusCode); either 
 thread of that message.
 """
 
-import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pydantic import ValidationError
@@ -27,26 +25,23 @@ from app.domain.messages import (
     patient_reference,
 )
 from app.domain.organisation import MessageFormat
-from app.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed, field_errors
+from app.errors import FieldError, Forbidden, NotFound, ValidationFailed, field_errors, located
 from app.repositories import MessageRepository
 from app.services import audit
 from app.services.context import RequestContext
-from app.services.deliveries import first_transmission, new_message
+from app.services.deliveries import Submission, first_copy, first_transmission, new_message
 from app.services.messages import TrackedMessage, is_party, tracked
 from app.services.routing import party_of, route_letter
 from app.xml import Envelope, XmlRenderer, parse_xdis91
 
 __all__ = [
     "LetterInput",
-    "LetterSubmission",
     "get_letter",
     "get_thread",
     "read_letter_json",
     "read_letter_xml",
     "submit_letter",
 ]
-
-logger = logging.getLogger("sektorbro.letters")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,13 +53,6 @@ class LetterInput:
     sender_gln: str | None
     warnings: list[FieldError]
     locate: Callable[[str], str]
-
-
-@dataclass(frozen=True, slots=True)
-class LetterSubmission:
-    message: orm.Message
-    created: bool
-    warnings: list[FieldError]
 
 
 def read_letter_json(body: bytes) -> LetterInput:
@@ -90,7 +78,7 @@ def read_letter_xml(body: bytes) -> LetterInput:
 
 def submit_letter(
     session: Session, ctx: RequestContext, renderer: XmlRenderer, *, letter_input: LetterInput
-) -> LetterSubmission:
+) -> Submission:
     """Stores and delivers a letter, or answers the first copy of a duplicate (MedCom rule)."""
     letter = letter_input.letter
     sender = _sender(ctx, letter_input)
@@ -98,14 +86,21 @@ def submit_letter(
     body = letter.model_dump(mode="json") | {"letter_id": letter_id}
     digest = content_hash(body)
     repository = MessageRepository(session)
-    with _located(letter_input):
+    with located(letter_input.locate):
         thread_id = _thread_of(session, ctx, letter)
         message = _message_row(ctx, letter, letter_id, body, digest, thread_id)
         # As for plans: the unique (sender, letter id) decides between copies, first.
         if not repository.add_if_new(message):
             existing = repository.get_by_letter(sender_gln=sender.gln, letter_id=letter_id)
             assert existing is not None
-            return _repeat(existing, digest, letter_input)
+            return first_copy(
+                existing,
+                type=MessageType.LETTER,
+                digest=digest,
+                resubmit="A changed letter needs a new letter_id, or a correction (status "
+                "rettetbrev).",
+                warnings=letter_input.warnings,
+            )
         receiver = route_letter(session, field="receiver_gln", gln=letter.receiver_gln)
     envelope = Envelope(envelope_id=new_envelope_id(), sent_at=ctx.now)
     xml = renderer.render_letter(
@@ -130,7 +125,7 @@ def submit_letter(
     ]
     repository.add_deliveries(message.deliveries)
     audit.record(session, ctx, "letter.submitted", messages=[message])
-    return LetterSubmission(message, created=True, warnings=letter_input.warnings)
+    return Submission(message, created=True, warnings=letter_input.warnings)
 
 
 def get_letter(session: Session, ctx: RequestContext, *, message_id: str) -> orm.Message:
@@ -159,17 +154,6 @@ def get_thread(session: Session, ctx: RequestContext, *, thread_id: str) -> list
         raise NotFound("No thread with this thread_id is visible to you.")
     audit.record(session, ctx, "thread.read", messages=messages)
     return [tracked(message, ctx) for message in messages]
-
-
-@contextmanager
-def _located(letter_input: LetterInput) -> Iterator[None]:
-    """Names the fields of 422s from later checks in the caller's notation."""
-    try:
-        yield
-    except ValidationFailed as exc:
-        raise ValidationFailed(
-            [FieldError(letter_input.locate(e.field), e.rule, e.message) for e in exc.errors]
-        ) from None
 
 
 def _sender(ctx: RequestContext, letter_input: LetterInput) -> orm.Organisation:
@@ -252,13 +236,3 @@ def _message_row(
         now=ctx.now,
         thread_id=thread_id,
     )
-
-
-def _repeat(existing: orm.Message, digest: str, letter_input: LetterInput) -> LetterSubmission:
-    if existing.type != MessageType.LETTER or existing.content_hash != digest:
-        raise Conflict(
-            "This sender already sent a different message with this letter_id. A changed "
-            "letter needs a new letter_id, or a correction (status rettetbrev)."
-        )
-    logger.info("duplicate letter %s answered with the first copy", existing.message_id)
-    return LetterSubmission(existing, created=False, warnings=letter_input.warnings)

@@ -10,7 +10,6 @@ Notices are stored structured (the body as submitted) for the plan's timeline an
 """
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 
@@ -41,17 +40,17 @@ from app.domain.notices import (
 )
 from app.domain.organisation import MessageFormat, OrganisationKind
 from app.domain.plan import Patient, Plan
-from app.errors import Conflict, FieldError, Forbidden, ValidationFailed, field_errors
+from app.errors import FieldError, Forbidden, ValidationFailed, field_errors
 from app.repositories import MessageRepository, OrganisationRepository
 from app.services import audit
 from app.services.context import RequestContext
 from app.services.courses import PlanCourse, plan_course
-from app.services.deliveries import first_transmission, new_message
+from app.services.deliveries import Submission, first_copy, first_transmission, new_message
 from app.services.plans import deliver_plan_to
 from app.services.routing import party_of
 from app.xml import Envelope, XmlRenderer
 
-__all__ = ["NoticeSubmission", "read_notice", "submit_notice"]
+__all__ = ["read_notice", "submit_notice"]
 
 logger = logging.getLogger("sektorbro.notices")
 
@@ -59,13 +58,6 @@ logger = logging.getLogger("sektorbro.notices")
 @cache
 def _notice_adapter() -> TypeAdapter[Notice]:
     return TypeAdapter(Notice)
-
-
-@dataclass(frozen=True, slots=True)
-class NoticeSubmission:
-    message: orm.Message
-    created: bool
-    warnings: list[FieldError]
 
 
 def read_notice(body: bytes) -> Notice:
@@ -78,7 +70,7 @@ def read_notice(body: bytes) -> Notice:
 
 def submit_notice(
     session: Session, ctx: RequestContext, renderer: XmlRenderer, *, notice: Notice
-) -> NoticeSubmission:
+) -> Submission:
     """Stores and delivers a notice, or answers the first copy of a duplicate (MedCom rule)."""
     sender = ctx.caller.organisation
     if sender is None:
@@ -106,7 +98,13 @@ def submit_notice(
     if not repository.add_if_new(message):
         existing = repository.get_by_letter(sender_gln=sender.gln, letter_id=letter_id)
         assert existing is not None
-        return _repeat(existing, digest)
+        return first_copy(
+            existing,
+            type=MessageType.NOTICE,
+            digest=digest,
+            resubmit="A new notice needs a new letter_id.",
+            warnings=[],
+        )
     warnings: list[FieldError] = []
     if plan is None or course is None:
         assert isinstance(notice, RehabilitationNeed)
@@ -124,7 +122,7 @@ def submit_notice(
     ]
     repository.add_deliveries(message.deliveries)
     audit.record(session, ctx, "notice.submitted", messages=[message])
-    return NoticeSubmission(message, created=True, warnings=warnings)
+    return Submission(message, created=True, warnings=warnings)
 
 
 def _received_after(course: PlanCourse, now: datetime) -> datetime:
@@ -353,13 +351,3 @@ def _message_row(
         thread_id=plan.thread_id if plan else None,
         plan_message_id=plan.message_id if plan else None,
     )
-
-
-def _repeat(existing: orm.Message, digest: str) -> NoticeSubmission:
-    if existing.type != MessageType.NOTICE or existing.content_hash != digest:
-        raise Conflict(
-            "This sender already sent a different message with this letter_id. A new notice "
-            "needs a new letter_id."
-        )
-    logger.info("duplicate notice %s answered with the first copy", existing.message_id)
-    return NoticeSubmission(existing, created=False, warnings=[])

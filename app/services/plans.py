@@ -5,9 +5,7 @@ A plan may only be sent in the caller's own name, and only by a hospital (sundhe
 the region's hospitals write the plans).
 """
 
-import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -25,12 +23,12 @@ from app.domain.messages import (
 from app.domain.organisation import MessageFormat, OrganisationKind
 from app.domain.plan import Plan
 from app.domain.rules import plan_warnings
-from app.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed, field_errors
+from app.errors import FieldError, Forbidden, NotFound, ValidationFailed, field_errors, located
 from app.repositories import MessageRepository, OrganisationRepository
 from app.services import audit
 from app.services.context import RequestContext
 from app.services.courses import PlanStatus, plan_status
-from app.services.deliveries import first_transmission, new_message
+from app.services.deliveries import Submission, first_copy, first_transmission, new_message
 from app.services.messages import is_party
 from app.services.routing import PlanRouting, Route, best_format, party_of, route_plan
 from app.xml import (
@@ -44,7 +42,6 @@ from app.xml import (
 
 __all__ = [
     "PlanInput",
-    "PlanSubmission",
     "RenderedDocument",
     "deliver_plan_to",
     "get_plan",
@@ -54,8 +51,6 @@ __all__ = [
     "submit_plan",
     "validate_plan",
 ]
-
-logger = logging.getLogger("sektorbro.plans")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,13 +68,6 @@ class RenderedDocument:
     route: Route
     envelope: Envelope
     xml: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class PlanSubmission:
-    message: orm.Message
-    created: bool
-    warnings: list[FieldError]
 
 
 def read_plan_json(body: bytes, *, today: date) -> PlanInput:
@@ -127,7 +115,7 @@ def validate_plan(
     session: Session, ctx: RequestContext, renderer: XmlRenderer, *, plan_input: PlanInput
 ) -> list[RenderedDocument]:
     """Checks, routes and renders a plan without storing or sending anything."""
-    with _located(plan_input):
+    with located(plan_input.locate):
         sender = _sending_hospital(ctx, plan_input.plan)
         routing = route_plan(session, plan_input.plan)
         return _render(renderer, plan_input.plan, sender, routing, ctx)
@@ -135,12 +123,12 @@ def validate_plan(
 
 def submit_plan(
     session: Session, ctx: RequestContext, renderer: XmlRenderer, *, plan_input: PlanInput
-) -> PlanSubmission:
+) -> Submission:
     """Stores and delivers a plan, or answers the first copy of a duplicate (MedCom rule)."""
     plan = plan_input.plan
     body = plan.model_dump(mode="json")
     digest = content_hash(body)
-    with _located(plan_input):
+    with located(plan_input.locate):
         sender = _sending_hospital(ctx, plan)
         message = _message_row(ctx, plan, body, digest)
         repository = MessageRepository(session)
@@ -151,13 +139,20 @@ def submit_plan(
         if not repository.add_if_new(message):
             existing = repository.get_by_letter(sender_gln=sender.gln, letter_id=plan.letter_id)
             assert existing is not None
-            return _repeat(existing, digest, plan_input)
+            return first_copy(
+                existing,
+                type=MessageType.PLAN,
+                digest=digest,
+                resubmit="A changed plan needs a new letter_id (MedCom: a modified letter is a "
+                "new letter).",
+                warnings=plan_input.warnings,
+            )
         routing = route_plan(session, plan)
         documents = _render(renderer, plan, sender, routing, ctx)
     message.deliveries = _deliveries(ctx, message, documents)
     repository.add_deliveries(message.deliveries)
     audit.record(session, ctx, "plan.submitted", messages=[message])
-    return PlanSubmission(message, created=True, warnings=plan_input.warnings)
+    return Submission(message, created=True, warnings=plan_input.warnings)
 
 
 def deliver_plan_to(
@@ -220,17 +215,6 @@ def plan_document(session: Session, ctx: RequestContext, *, message_id: str) -> 
     return delivery.xml
 
 
-@contextmanager
-def _located(plan_input: PlanInput) -> Iterator[None]:
-    """Names the fields of 422s from later checks in the caller's notation."""
-    try:
-        yield
-    except ValidationFailed as exc:
-        raise ValidationFailed(
-            [FieldError(plan_input.locate(e.field), e.rule, e.message) for e in exc.errors]
-        ) from None
-
-
 def _sending_hospital(ctx: RequestContext, plan: Plan) -> orm.Organisation:
     sender = ctx.caller.organisation
     if sender is None:
@@ -243,16 +227,6 @@ def _sending_hospital(ctx: RequestContext, plan: Plan) -> orm.Organisation:
     if sender.kind != OrganisationKind.HOSPITAL:
         raise Forbidden("Only hospitals send genoptræningsplaner (sundhedsloven §84).")
     return sender
-
-
-def _repeat(existing: orm.Message, digest: str, plan_input: PlanInput) -> PlanSubmission:
-    if existing.content_hash != digest:
-        raise Conflict(
-            "This sender already sent a different message with this letter_id. A changed "
-            "plan needs a new letter_id (MedCom: a modified letter is a new letter)."
-        )
-    logger.info("duplicate plan %s answered with the first copy", existing.message_id)
-    return PlanSubmission(existing, created=False, warnings=plan_input.warnings)
 
 
 def _render(
