@@ -76,7 +76,7 @@ def submit_notice(
     if sender is None:
         raise Forbidden("Notices are sent with an organisation's key, not an admin key.")
     repository = MessageRepository(session)
-    plan, course = None, None
+    plan, course, content = None, None, None
     if isinstance(notice, RehabilitationNeed):
         if sender.kind != OrganisationKind.HOSPITAL:
             raise Forbidden("An early notice of rehabilitation need comes from a hospital (R37).")
@@ -86,7 +86,8 @@ def submit_notice(
         # other, each against the course as the one before left it.
         plan = _received_plan(ctx, repository.get_for_update(notice.plan_message_id))
         course = plan_course(session, plan)  # read before this notice's row is written
-        patient = Plan.model_validate(plan.body).patient
+        content = Plan.model_validate(plan.body)
+        patient = content.patient
     letter_id = notice.letter_id or new_letter_id()
     body = notice.model_dump(mode="json") | {"letter_id": letter_id}
     digest = content_hash(body)
@@ -113,7 +114,8 @@ def submit_notice(
     else:
         assert not isinstance(notice, RehabilitationNeed)
         _apply(session, ctx, renderer, plan, course, notice, received_at=message.created_at)
-        receivers, warnings = _plan_notice_receivers(session, plan)
+        assert content is not None
+        receivers, warnings = _plan_notice_receivers(session, plan, content.result_receivers)
         facts = course.facts
     subject, text = notice_letter(notice, facts)
     message.deliveries = [
@@ -239,11 +241,10 @@ def _need_receivers(
 
 
 def _plan_notice_receivers(
-    session: Session, plan: orm.Message
+    session: Session, plan: orm.Message, result_receivers: list[str]
 ) -> tuple[list[tuple[orm.Organisation, DeliveryRole]], list[FieldError]]:
     """The plan's sender and its result receivers (R34); one that cannot take an XDIS91 letter
     is left out with a warning, since the kommune cannot change the plan's receivers."""
-    result_receivers = Plan.model_validate(plan.body).result_receivers
     directory = OrganisationRepository(session).get_many({plan.sender_gln, *result_receivers})
     wanted = [(plan.sender_gln, DeliveryRole.PRIMARY)] + [
         (gln, DeliveryRole.RESULT_RECEIVER) for gln in result_receivers if gln != plan.sender_gln
