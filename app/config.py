@@ -37,7 +37,35 @@ class Settings(BaseSettings):
         default="INFO", description="Level of the `sektorbro` loggers."
     )
     db_pool_size: int = Field(
-        default=10, gt=0, description="Connections kept per process (PostgreSQL)."
+        default=16,
+        gt=0,
+        description="Database connections kept per process, and as many threads for the "
+        "requests' database work, so that a thread never waits for a connection.",
+    )
+    db_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds a request waits for the database: for a free pooled connection, "
+        "and for a lock (SQLite's write lock, a row lock on PostgreSQL). Longer: 503 with "
+        "Retry-After.",
+    )
+    key_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="Seconds an authenticated API key is remembered; a revoked key is refused "
+        "within this time in every process. 0: look every key up on every request.",
+    )
+    body_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds a client has to send its whole request body; slower: 408.",
+    )
+    poll_recheck_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="Seconds between two looks at the database of a waiting long poll, besides "
+        "the wake-up on a new delivery. Default: 1 on SQLite (commits of other processes are "
+        "only seen that way), 10 on PostgreSQL (NOTIFY wakes the polls; this is a safety net).",
     )
     patient_hash_key: SecretStr = Field(
         default=SecretStr(DEVELOPMENT_PATIENT_KEY),
@@ -97,6 +125,13 @@ class Settings(BaseSettings):
     def uses_development_patient_key(self) -> bool:
         """True while the patient hash key is the built-in one."""
         return self.patient_hash_key.get_secret_value() == DEVELOPMENT_PATIENT_KEY
+
+    @property
+    def poll_recheck(self) -> float:
+        """`poll_recheck_seconds`, or the default of this database."""
+        if self.poll_recheck_seconds is not None:
+            return self.poll_recheck_seconds
+        return 1.0 if self.is_sqlite else 10.0
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,17 +1,29 @@
-"""Dependency aliases for routes: the session, settings, clock, and who is calling."""
+"""Dependency aliases for routes: the database, settings, clock, who is calling, the body.
 
-from typing import Annotated
+Every dependency here is `async` and cheap: FastAPI runs a plain `def` dependency on the
+thread pool, one hand-off per dependency and request. None of them holds a database
+connection: a route opens its transaction itself (`with db.transaction() as session:`) once
+its input is read and checked, and the caller's key is looked up in a transaction of its own
+(or remembered, SEKTORBRO_KEY_CACHE_SECONDS).
+"""
+
+import functools
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session
 
 from app.clock import Clock
 from app.config import Settings
-from app.db import get_session
-from app.errors import Forbidden, UnsupportedMediaType
-from app.services.api_keys import Caller, authenticate
+from app.db import Database
+from app.delivery.wakeups import InboxWakeups
+from app.errors import AuthenticationRequired, Forbidden, UnsupportedMediaType
+from app.services.api_keys import Caller, authenticate, key_digest
 from app.services.context import RequestContext
+from app.state import AppState, app_state
 from app.xml import XmlRenderer
 
 __all__ = [
@@ -19,32 +31,69 @@ __all__ = [
     "CallerDep",
     "ClockDep",
     "ContextDep",
-    "RawBodyDep",
-    "SessionDep",
+    "DatabaseDep",
+    "JsonBody",
+    "RequestBody",
     "SettingsDep",
+    "WakeupsDep",
     "XmlDep",
-    "media_type",
-    "require_json_body",
+    "body_of",
+    "in_thread",
     "wants_xml",
 ]
 
-# scope="function": commit or roll back when the route returns, before the response is sent,
-# so a 2xx is only ever sent for committed work.
-SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+def in_thread(route: Callable[P, T]) -> Callable[P, Coroutine[Any, Any, T]]:
+    """Runs a route's body on the thread pool in one hand-off (it does blocking database work).
+
+    FastAPI would run a plain `def` route there too, but then validates and serialises its
+    answer in a second hand-off; as a coroutine the answer is serialised on the event loop,
+    and a busy thread pool (many waking long polls) does not hold up an answer already made.
+    Put it under the route decorator; FastAPI reads the parameters of the wrapped function.
+    """
+
+    @functools.wraps(route)
+    async def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        return await run_in_threadpool(route, *args, **kwargs)
+
+    return run
 
 
-def _clock(request: Request) -> Clock:
-    clock: Clock = request.app.state.clock
-    return clock
+async def _state(request: Request) -> AppState:
+    return app_state(request.app)
+
+
+StateDep = Annotated[AppState, Depends(_state)]
+
+
+async def _settings(state: StateDep) -> Settings:
+    return state.settings
+
+
+async def _clock(state: StateDep) -> Clock:
+    return state.clock
+
+
+async def _database(state: StateDep) -> Database:
+    return state.db
+
+
+async def _xml(state: StateDep) -> XmlRenderer:
+    return state.xml
+
+
+async def _wakeups(state: StateDep) -> InboxWakeups:
+    return state.wakeups
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
 ClockDep = Annotated[Clock, Depends(_clock)]
+DatabaseDep = Annotated[Database, Depends(_database)]
+XmlDep = Annotated[XmlRenderer, Depends(_xml)]
+WakeupsDep = Annotated[InboxWakeups, Depends(_wakeups)]
 
 _bearer = HTTPBearer(
     scheme_name="bearer",
@@ -53,17 +102,32 @@ _bearer = HTTPBearer(
 )
 
 
-def _caller(
-    session: SessionDep,
+async def _caller(
+    state: StateDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
-    return authenticate(session, credentials.credentials if credentials else None)
+    if credentials is None or not credentials.credentials:
+        raise AuthenticationRequired(
+            "Send your API key in the header 'Authorization: Bearer <key>'."
+        )
+    key = credentials.credentials
+    digest = key_digest(key)
+    caller = state.callers.get(digest)
+    if caller is None:
+        caller = await run_in_threadpool(_look_up, state.db, key)
+        state.callers.put(digest, caller)
+    return caller
+
+
+def _look_up(database: Database, key: str) -> Caller:
+    with database.transaction(read_only=True) as session:
+        return authenticate(session, key)
 
 
 CallerDep = Annotated[Caller, Depends(_caller)]
 
 
-def _admin(caller: CallerDep) -> Caller:
+async def _admin(caller: CallerDep) -> Caller:
     if not caller.is_admin:
         raise Forbidden("This needs an admin key; your key belongs to an organisation.")
     return caller
@@ -72,50 +136,59 @@ def _admin(caller: CallerDep) -> Caller:
 AdminDep = Annotated[Caller, Depends(_admin)]
 
 
-def _context(
-    request: Request, caller: CallerDep, clock: ClockDep, settings: SettingsDep
-) -> RequestContext:
+async def _context(request: Request, caller: CallerDep, state: StateDep) -> RequestContext:
     return RequestContext(
         caller=caller,
-        now=clock.now(),
+        now=state.clock.now(),
         request_id=request.scope.get("state", {}).get("request_id"),
-        patient_key=settings.patient_hash_key.get_secret_value().encode("utf-8"),
+        patient_key=state.settings.patient_hash_key.get_secret_value().encode("utf-8"),
     )
 
 
 ContextDep = Annotated[RequestContext, Depends(_context)]
 
-
-def _xml(request: Request) -> XmlRenderer:
-    renderer: XmlRenderer = request.app.state.xml
-    return renderer
+BodyKind = Literal["json", "xml"]
 
 
-XmlDep = Annotated[XmlRenderer, Depends(_xml)]
+@dataclass(frozen=True, slots=True)
+class RequestBody:
+    """A request body read in full, with the kind its Content-Type declares."""
+
+    kind: BodyKind
+    content: bytes
 
 
-async def _raw_body(request: Request) -> bytes:
-    # Read on the event loop, before the (threaded) route runs; the size limit is enforced
-    # by RequestContextMiddleware while the body streams in.
-    return await request.body()
+def body_of(*kinds: BodyKind, what: str) -> Callable[..., Coroutine[Any, Any, RequestBody]]:
+    """A dependency that reads the body, in full, if its Content-Type is one of `kinds`
+    (`json`: application/json or any +json type; `xml`: application/xml, text/xml or any +xml
+    type), and otherwise answers 415 with `what` ("A plan is sent as …"). The key is checked
+    first: a caller without a valid key learns nothing about the media type. The body is read
+    on the event loop, before any transaction begins; the size and time limits are enforced by
+    app/middleware.py while it streams in."""
+
+    async def read(request: Request, _caller: CallerDep) -> RequestBody:
+        declared = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        kind = _kind_of(declared)
+        if kind is None or kind not in kinds:
+            raise UnsupportedMediaType(
+                f"{what}; the request was '{declared or 'without a Content-Type'}'."
+            )
+        return RequestBody(kind, await request.body())
+
+    return read
 
 
-RawBodyDep = Annotated[bytes, Depends(_raw_body)]
+def _kind_of(media_type: str) -> BodyKind | None:
+    if media_type == "application/json" or media_type.endswith("+json"):
+        return "json"
+    if media_type in ("application/xml", "text/xml") or media_type.endswith("+xml"):
+        return "xml"
+    return None
 
 
-def media_type(request: Request) -> str:
-    """The request body's media type, lower case, without parameters."""
-    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-
-
-def is_json_media_type(value: str) -> bool:
-    """`application/json` or any `+json` type."""
-    return value == "application/json" or value.endswith("+json")
-
-
-def is_xml_media_type(value: str) -> bool:
-    """`application/xml`, `text/xml` or any `+xml` type."""
-    return value in ("application/xml", "text/xml") or value.endswith("+xml")
+JsonBody = Annotated[
+    RequestBody, Depends(body_of("json", what="This endpoint takes application/json"))
+]
 
 
 def wants_xml(request: Request) -> bool:
@@ -131,17 +204,7 @@ def wants_xml(request: Request) -> bool:
                     quality = float(value)
                 except ValueError:
                     quality = 0.0
-        kind = "xml" if is_xml_media_type(name) else "json" if is_json_media_type(name) else None
+        kind = _kind_of(name)
         if kind is not None:
             best[kind] = max(best.get(kind, 0.0), quality)
     return best.get("xml", 0.0) > best.get("json", 0.0)
-
-
-def require_json_body(request: Request) -> None:
-    """415 unless the body is declared as JSON (`application/json` or `+json`)."""
-    declared = media_type(request)
-    if not is_json_media_type(declared):
-        raise UnsupportedMediaType(
-            f"This endpoint takes application/json; the request was "
-            f"'{declared or 'without a Content-Type'}'."
-        )

@@ -8,27 +8,23 @@
     ├── PayloadTooLarge            413  payload_too_large
     ├── UnsupportedMediaType       415  unsupported_media_type
     ├── ValidationFailed           422  validation_failed   (with `errors`)
-    └── NotReady                   503  not_ready
+    ├── NotReady                   503  not_ready
+    └── ServiceBusy                503  busy                (with `Retry-After`)
 
-Services raise these; the handlers below turn them, FastAPI's request validation errors and
-Starlette's HTTP errors (404, 405, 413) into `application/problem+json`. Unexpected exceptions
-become a generic 500 in app/middleware.py. Error texts never echo submitted values: a value may
-be a CPR number or health text (DEVELOPERS.md, personal data).
+Services raise these; app/api/problems.py renders them, FastAPI's request validation errors and
+Starlette's HTTP errors (404, 405, 408, 413) as `application/problem+json`. Unexpected
+exceptions become a generic 500 in app/middleware.py. Error texts never echo submitted values:
+a value may be a CPR number or health text (personal data).
+
+Imports nothing from FastAPI or Starlette: the domain and XML layers raise these too.
 """
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import compile_path
-
 __all__ = [
-    "PROBLEM_JSON",
     "AuthenticationRequired",
     "Conflict",
     "FieldError",
@@ -37,16 +33,12 @@ __all__ = [
     "NotReady",
     "PayloadTooLarge",
     "SektorbroError",
+    "ServiceBusy",
     "UnsupportedMediaType",
     "ValidationFailed",
     "field_errors",
     "located",
-    "problem_from_error",
-    "register_exception_handlers",
 ]
-
-PROBLEM_JSON = "application/problem+json"
-PROBLEM_TYPE_PREFIX = "urn:sektorbro:problem:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,34 +137,23 @@ class NotReady(SektorbroError):
     title = "Service not ready"
 
 
+class ServiceBusy(SektorbroError):
+    """The database could not take the request in time (a lock wait on SQLite, every pooled
+    connection in use on PostgreSQL, or the database unreachable). Nothing was stored; the same
+    request may be sent again after `Retry-After` seconds (RFC 9110 §10.2.3)."""
+
+    status_code = 503
+    code = "busy"
+    title = "Service busy"
+
+    def __init__(self, detail: str, *, retry_after: int = 1) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
 def _summary(errors: Sequence[FieldError]) -> str:
     fields = ", ".join(dict.fromkeys(e.field for e in errors))
     noun = "problem" if len(errors) == 1 else "problems"
     return f"{len(errors)} {noun} with: {fields}."
-
-
-def _problem_response(
-    request: Request,
-    *,
-    status: int,
-    code: str,
-    title: str,
-    detail: str,
-    errors: Sequence[FieldError] = (),
-    headers: Mapping[str, str] | None = None,
-) -> JSONResponse:
-    """Renders one RFC 9457 problem document."""
-    body: dict[str, Any] = {
-        "type": PROBLEM_TYPE_PREFIX + code,
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "instance": request.url.path,
-        "request_id": request.scope.get("state", {}).get("request_id"),
-    }
-    if errors:
-        body["errors"] = [{"field": e.field, "rule": e.rule, "message": e.message} for e in errors]
-    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
 
 
 # Plainer words than pydantic's for the rules integrators meet most.
@@ -210,70 +191,3 @@ def field_errors(
             message = _PLAIN_MESSAGES.get(rule, error["msg"])
         result.append(FieldError(field=field, rule=rule, message=message))
     return result
-
-
-def problem_from_error(request: Request, exc: Exception) -> JSONResponse:
-    """Renders a SektorbroError as its problem document."""
-    assert isinstance(exc, SektorbroError)
-    return _problem_response(
-        request,
-        status=exc.status_code,
-        code=exc.code,
-        title=exc.title,
-        detail=exc.detail,
-        errors=exc.errors,
-        headers=exc.headers,
-    )
-
-
-def _request_validation_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    return problem_from_error(request, ValidationFailed(field_errors(exc.errors())))
-
-
-_HTTP_PROBLEMS = {
-    404: ("not_found", "Not found", "There is no such resource."),
-    405: ("method_not_allowed", "Method not allowed", "This resource does not take {method}."),
-}
-
-
-def _http_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
-    if exc.status_code == 413:
-        return problem_from_error(
-            request, PayloadTooLarge(request.app.state.settings.max_body_bytes)
-        )
-    code, title, detail = _HTTP_PROBLEMS.get(
-        exc.status_code, ("http_error", str(exc.detail), str(exc.detail))
-    )
-    headers = dict(exc.headers or {})
-    if exc.status_code == 405:
-        headers["Allow"] = ", ".join(_allowed_methods(request))
-    return _problem_response(
-        request,
-        status=exc.status_code,
-        code=code,
-        title=title,
-        detail=detail.format(method=request.method),
-        headers=headers,
-    )
-
-
-def _allowed_methods(request: Request) -> list[str]:
-    # RFC 9110 §15.5.6: a 405 lists every method of the resource. Starlette names only the
-    # methods of the first route that matched the path (here GET of GET/PUT), so ask the
-    # app's own description of its paths.
-    methods: set[str] = set()
-    for template, operations in request.app.openapi()["paths"].items():
-        if compile_path(template)[0].fullmatch(request.url.path):
-            methods |= {method.upper() for method in operations}
-    if "GET" in methods:
-        methods.add("HEAD")
-    return sorted(methods)
-
-
-def register_exception_handlers(app: FastAPI) -> None:
-    """Makes every error answer application/problem+json."""
-    app.add_exception_handler(SektorbroError, problem_from_error)
-    app.add_exception_handler(RequestValidationError, _request_validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)

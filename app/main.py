@@ -1,6 +1,7 @@
-"""The app factory. Nothing is built at import time: `create_app(settings)` builds the app,
-and its lifespan opens and closes the database engine. Run it with
-`uvicorn --factory app.main:create_app` (what `sektorbro serve` does).
+"""The app factory. Nothing is built at import time: `create_app(settings)` builds the app
+and its typed state (app/state.py), and its lifespan opens and closes the database, the inbox
+wake-ups and the timers. Run it with `uvicorn --factory app.main:create_app` (what
+`sektorbro serve` does).
 """
 
 import asyncio
@@ -10,20 +11,25 @@ from contextlib import asynccontextmanager, suppress
 from functools import partial
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI
 from pydantic import TypeAdapter
+from sqlalchemy.engine import make_url
 
 from app import __version__
 from app.api import api_router
+from app.api.problems import PROBLEM_JSON, register_exception_handlers
 from app.clock import Clock, SystemClock
 from app.config import Settings
-from app.db import make_engine, make_session_factory
+from app.db import Database, make_engine
 from app.delivery.timers import Periodic
+from app.delivery.wakeups import InboxWakeups
 from app.domain.notices import Notice
-from app.errors import PROBLEM_JSON, register_exception_handlers
 from app.metrics import HttpMetrics
 from app.middleware import RequestContextMiddleware
 from app.migrate import head_revision
+from app.services.api_keys import CallerCache
+from app.state import AppState
 from app.worker import ack_timer_job
 from app.xml import XmlRenderer, XsdRegistry
 
@@ -50,15 +56,37 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     _configure_logging(settings)
     metrics = HttpMetrics(settings.prometheus_multiproc_dir)
 
+    # Templates are compiled here once; XSDs once per worker thread, on first use.
+    state = AppState(
+        settings=settings,
+        clock=clock or SystemClock(),
+        metrics=metrics,
+        xml=XmlRenderer(XsdRegistry()),
+        callers=CallerCache(ttl=settings.key_cache_seconds),
+        wakeups=InboxWakeups(
+            listen_conninfo=None if settings.is_sqlite else _libpq_url(settings.database_url),
+            recheck_seconds=settings.poll_recheck,
+        ),
+        expected_revision=head_revision(),
+    )
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
-        app.state.engine = engine
-        app.state.session_factory = make_session_factory(engine)
-        app.state.expected_revision = head_revision()
+        # One thread per pooled connection: a request's database work never waits in its
+        # thread for a connection, and no more threads than connections hold the GIL.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.db_pool_size
+        engine = make_engine(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            timeout=settings.db_timeout,
+        )
+        state.database = Database(
+            engine, on_inbox_filled=state.wakeups.notify, timeout=settings.db_timeout
+        )
+        await state.wakeups.start()
         timers = None
         if settings.run_timers:
-            job = ack_timer_job(app.state.session_factory, app.state.xml, app.state.clock, settings)
+            job = ack_timer_job(state.database.sessions, state.xml, state.clock, settings)
             periodic = Periodic("ack timers", job, interval=settings.timer_interval)
             timers = asyncio.create_task(periodic.run_in_background())
         try:
@@ -68,7 +96,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 timers.cancel()
                 with suppress(asyncio.CancelledError):
                     await timers
-            engine.dispose()
+            await state.wakeups.stop()
+            state.database.dispose()
+            state.database = None
 
     app = FastAPI(
         title="Sektorbro",
@@ -83,15 +113,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             {"name": "operations", "description": "Health, readiness and metrics."},
         ],
     )
-    app.state.settings = settings
-    app.state.clock = clock or SystemClock()
-    app.state.metrics = metrics
-    # Templates are compiled here once; XSDs once per worker thread, on first use.
-    app.state.xml = XmlRenderer(XsdRegistry())
+    app.state.sektorbro = state
     app.openapi = partial(_openapi, app)  # type: ignore[method-assign]
     register_exception_handlers(app)
     app.add_middleware(
-        RequestContextMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes
+        RequestContextMiddleware,
+        metrics=metrics,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout=settings.body_timeout,
     )
     app.include_router(api_router)
     return app
@@ -121,6 +150,11 @@ def _add_body_schemas(schema: dict[str, Any]) -> None:
     notice = TypeAdapter(Notice).json_schema(ref_template="#/components/schemas/{model}")
     components.update(notice.pop("$defs", {}))
     components["Notice"] = notice
+
+
+def _libpq_url(database_url: str) -> str:
+    """The SQLAlchemy URL as psycopg's own connection string (for LISTEN)."""
+    return make_url(database_url).set(drivername="postgresql").render_as_string(False)
 
 
 def _configure_logging(settings: Settings) -> None:

@@ -1,10 +1,12 @@
-"""The outermost layer of every request: request id, access log, metrics, and the generic 500.
+"""The outermost layer of every request: request id, access log, metrics, body limits (size
+and time), and the generic 500.
 
 Pure ASGI (no BaseHTTPMiddleware), so it adds little latency and sees exceptions that no
 handler took. The access log names the route template, never the URL: query strings may carry
 a CPR number (`GET /v1/messages?patient_cpr=`).
 """
 
+import asyncio
 import logging
 import re
 import time
@@ -15,7 +17,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import PayloadTooLarge, SektorbroError, problem_from_error
+from app.api.problems import problem_from_error
+from app.errors import PayloadTooLarge, SektorbroError
 from app.metrics import HttpMetrics
 
 __all__ = ["RequestContextMiddleware"]
@@ -27,10 +30,13 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, *, metrics: HttpMetrics, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, metrics: HttpMetrics, max_body_bytes: int, body_timeout: float
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -53,16 +59,28 @@ class RequestContextMiddleware:
             await send(message)
 
         received = 0
+        body_complete = False
+        body_deadline = asyncio.get_running_loop().time() + self.body_timeout
 
         async def receive_within_limit() -> Message:
-            # Bodies without Content-Length are counted as they stream in. The 413 surfaces
-            # where the route reads its body and is rendered by errors.py.
-            nonlocal received
-            message = await receive()
+            # Bodies without Content-Length are counted as they stream in, and the whole body
+            # must arrive within body_timeout: a client that trickles its body would otherwise
+            # keep a request open for as long as it likes. Both errors surface where the route
+            # reads its body and are rendered by app/api/problems.py (Starlette's exception,
+            # since FastAPI turns any other error in its own body parsing into a 400).
+            nonlocal received, body_complete
+            if body_complete:
+                return await receive()  # after the body: only the disconnect is left to hear
+            try:
+                async with asyncio.timeout_at(body_deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise StarletteHTTPException(408, headers={"Connection": "close"}) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
                     raise StarletteHTTPException(413)
+                body_complete = not message.get("more_body", False)
             return message
 
         try:

@@ -30,6 +30,7 @@ from app.config import Settings
 from app.db import make_engine
 from app.main import create_app
 from app.migrate import upgrade_to_head
+from app.state import app_state
 
 POSTGRES_URL = os.environ.get(
     "SEKTORBRO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -164,5 +165,5 @@ def app(settings: Settings) -> FastAPI:
 def client(app: FastAPI, session_factory: sessionmaker[Session]) -> Iterator[TestClient]:
     """HTTP through the ASGI app; its requests share the test's transaction."""
     with TestClient(app, raise_server_exceptions=False) as test_client:
-        app.state.session_factory = session_factory
+        app_state(app).db.sessions = session_factory
         yield test_client

@@ -3,8 +3,9 @@
 from fastapi import APIRouter, Request, Response
 
 from app.api.payloads import Readiness, problem_responses
-from app.deps import AdminDep, SessionDep
+from app.deps import AdminDep, DatabaseDep, in_thread
 from app.services.health import check_ready
+from app.state import app_state
 
 __all__ = ["router"]
 
@@ -12,7 +13,7 @@ router = APIRouter(tags=["operations"])
 
 
 @router.get("/healthz", summary="Liveness")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
     """The process is up and answering."""
     return {"status": "ok"}
 
@@ -20,9 +21,11 @@ def healthz() -> dict[str, str]:
 @router.get(
     "/readyz", response_model=Readiness, summary="Readiness", responses=problem_responses(503)
 )
-def readyz(request: Request, session: SessionDep) -> Readiness:
+@in_thread
+def readyz(request: Request, db: DatabaseDep) -> Readiness:
     """The database is reachable and its schema is current; otherwise 503."""
-    revision = check_ready(session, expected_revision=request.app.state.expected_revision)
+    with db.transaction(read_only=True) as session:
+        revision = check_ready(session, expected_revision=app_state(request.app).expected_revision)
     return Readiness(status="ready", database_revision=revision)
 
 
@@ -38,6 +41,6 @@ def readyz(request: Request, session: SessionDep) -> Readiness:
 def metrics(request: Request, _admin: AdminDep) -> Response:
     """Requests by route and status and a latency histogram, in Prometheus text format."""
     return Response(
-        request.app.state.metrics.render(),
+        app_state(request.app).metrics.render(),
         media_type="text/plain; version=0.0.4; charset=utf-8",
     )

@@ -1,8 +1,8 @@
 """Routes for correspondence letters (XDIS91): submit (JSON or XDIS91 XML), read, and threads."""
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from app.api.payloads import (
     LetterOut,
@@ -11,17 +11,7 @@ from app.api.payloads import (
     ThreadOut,
     problem_responses,
 )
-from app.deps import (
-    ContextDep,
-    RawBodyDep,
-    SessionDep,
-    XmlDep,
-    is_json_media_type,
-    is_xml_media_type,
-    media_type,
-    wants_xml,
-)
-from app.errors import UnsupportedMediaType
+from app.deps import ContextDep, DatabaseDep, RequestBody, XmlDep, body_of, in_thread, wants_xml
 from app.services import letters
 
 __all__ = ["router", "threads_router"]
@@ -52,16 +42,22 @@ _LETTER_BODY: dict[str, Any] = {
 }
 
 
-def _read(request: Request, body: bytes) -> letters.LetterInput:
-    declared = media_type(request)
-    if is_json_media_type(declared):
-        return letters.read_letter_json(body)
-    if is_xml_media_type(declared):
-        return letters.read_letter_xml(body)
-    raise UnsupportedMediaType(
-        f"A letter is sent as application/json or as XDIS91 XML (application/xml); the "
-        f"request was '{declared or 'without a Content-Type'}'."
-    )
+LetterBody = Annotated[
+    RequestBody,
+    Depends(
+        body_of(
+            "json",
+            "xml",
+            what="A letter is sent as application/json or as XDIS91 XML (application/xml)",
+        )
+    ),
+]
+
+
+def _read(body: RequestBody) -> letters.LetterInput:
+    if body.kind == "json":
+        return letters.read_letter_json(body.content)
+    return letters.read_letter_xml(body.content)
 
 
 @router.post(
@@ -75,13 +71,9 @@ def _read(request: Request, body: bytes) -> letters.LetterInput:
         **problem_responses(401, 403, 409, 413, 415, 422),
     },
 )
+@in_thread
 def submit_letter(
-    ctx: ContextDep,
-    body: RawBodyDep,
-    request: Request,
-    session: SessionDep,
-    renderer: XmlDep,
-    response: Response,
+    ctx: ContextDep, body: LetterBody, db: DatabaseDep, renderer: XmlDep, response: Response
 ) -> SubmissionOut:
     """Delivers the letter to `receiver_gln` as an XDIS91 letter (XD9134L). `reply_to` answers
     a message you received and `status: rettetbrev` with `corrects` replaces a letter you
@@ -90,7 +82,9 @@ def submit_letter(
     The same `letter_id` from the same sender again is a duplicate (MedCom): with the same
     content it answers 200 with the first message; with other content, 409. Without a
     `letter_id` Sektorbro assigns one, and a repeated request is a new letter."""
-    submission = letters.submit_letter(session, ctx, renderer, letter_input=_read(request, body))
+    letter_input = _read(body)
+    with db.transaction() as session:
+        submission = letters.submit_letter(session, ctx, renderer, letter_input=letter_input)
     if not submission.created:
         response.status_code = status.HTTP_200_OK
     return SubmissionOut.of_submission(submission.message, submission.warnings)
@@ -109,11 +103,13 @@ def submit_letter(
         **problem_responses(401, 404),
     },
 )
+@in_thread
 def get_letter(
-    message_id: str, request: Request, ctx: ContextDep, session: SessionDep
+    message_id: str, request: Request, ctx: ContextDep, db: DatabaseDep
 ) -> LetterOut | Response:
     """A letter the caller sent or received. Every read is audited."""
-    message = letters.get_letter(session, ctx, message_id=message_id)
+    with db.transaction() as session:
+        message = letters.get_letter(session, ctx, message_id=message_id)
     if wants_xml(request):
         return Response(
             message.deliveries[0].xml, media_type=f"{XML_MEDIA_TYPE}; charset=ISO-8859-1"
@@ -127,10 +123,12 @@ def get_letter(
     summary="Read a thread",
     responses=problem_responses(401, 404),
 )
-def get_thread(thread_id: str, ctx: ContextDep, session: SessionDep) -> ThreadOut:
+@in_thread
+def get_thread(thread_id: str, ctx: ContextDep, db: DatabaseDep) -> ThreadOut:
     """The messages of a conversation that you sent or received, oldest first: a message, the
     letters that answer it and their corrections. Every read is audited."""
-    messages = letters.get_thread(session, ctx, thread_id=thread_id)
+    with db.transaction() as session:
+        messages = letters.get_thread(session, ctx, thread_id=thread_id)
     return ThreadOut(
         thread_id=thread_id,
         messages=[

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from app.api.payloads import MessageOut, MessagePage, problem_responses
-from app.deps import ContextDep, SessionDep, SettingsDep, XmlDep
+from app.deps import ContextDep, DatabaseDep, SettingsDep, XmlDep, in_thread
 from app.domain.messages import DeliveryStatus, MessageType
 from app.services import messages, transmissions
 from app.services.messages import Direction
@@ -22,9 +22,10 @@ router = APIRouter(prefix="/v1/messages", tags=["messages"])
     summary="List your messages",
     responses=problem_responses(401, 422),
 )
+@in_thread
 def list_messages(
     ctx: ContextDep,
-    session: SessionDep,
+    db: DatabaseDep,
     direction: Annotated[Direction | None, Query(description="Sent or received only.")] = None,
     type: Annotated[MessageType | None, Query(description="Only this message type.")] = None,
     status: Annotated[
@@ -46,17 +47,18 @@ def list_messages(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> MessagePage:
     """Messages the caller sent or received, newest first."""
-    page, next_cursor = messages.list_messages(
-        session,
-        ctx,
-        direction=direction,
-        type=type,
-        status=status,
-        patient_cpr=patient_cpr,
-        since=since,
-        cursor=cursor,
-        limit=limit,
-    )
+    with db.transaction() as session:
+        page, next_cursor = messages.list_messages(
+            session,
+            ctx,
+            direction=direction,
+            type=type,
+            status=status,
+            patient_cpr=patient_cpr,
+            since=since,
+            cursor=cursor,
+            limit=limit,
+        )
     return MessagePage(
         items=[MessageOut.of(t.message, t.deliveries) for t in page], next_cursor=next_cursor
     )
@@ -68,10 +70,12 @@ def list_messages(
     summary="Track a message",
     responses=problem_responses(401, 404),
 )
-def get_message(message_id: str, ctx: ContextDep, session: SessionDep) -> MessageOut:
+@in_thread
+def get_message(message_id: str, ctx: ContextDep, db: DatabaseDep) -> MessageOut:
     """The message and its deliveries with their status history; for a plan also its
     business status, start deadline and the timeline of the kommune's notices."""
-    tracked = messages.get_message(session, ctx, message_id=message_id)
+    with db.transaction() as session:
+        tracked = messages.get_message(session, ctx, message_id=message_id)
     return MessageOut.of(tracked.message, tracked.deliveries).with_course(tracked.course)
 
 
@@ -81,14 +85,16 @@ def get_message(message_id: str, ctx: ContextDep, session: SessionDep) -> Messag
     summary="Resend what has no receipt yet",
     responses=problem_responses(401, 403, 404, 409),
 )
+@in_thread
 def resend_message(
-    message_id: str, ctx: ContextDep, session: SessionDep, renderer: XmlDep, settings: SettingsDep
+    message_id: str, ctx: ContextDep, db: DatabaseDep, renderer: XmlDep, settings: SettingsDep
 ) -> MessageOut:
     """Resends every delivery still waiting for its receipt, with a new envelope id and send
     time and the same letter id (MedCom). Each transmission stays in the delivery's
     `status_history`. More than SEKTORBRO_MAX_RESENDS resends of a delivery: 409
     (`resend_limit`)."""
-    message = transmissions.resend_message(
-        session, ctx, renderer, message_id=message_id, max_resends=settings.max_resends
-    )
+    with db.transaction() as session:
+        message = transmissions.resend_message(
+            session, ctx, renderer, message_id=message_id, max_resends=settings.max_resends
+        )
     return MessageOut.of(message, list(message.deliveries))

@@ -3,13 +3,12 @@
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from app.api.payloads import DeadlinePage, DeadlineRowOut, SubmissionOut, problem_responses
-from app.deps import ContextDep, RawBodyDep, SessionDep, XmlDep, is_json_media_type, media_type
+from app.deps import ContextDep, DatabaseDep, RequestBody, XmlDep, body_of, in_thread
 from app.domain.deadlines import DeadlineState
 from app.domain.identifiers import Kommunekode
-from app.errors import UnsupportedMediaType
 from app.services import deadlines, notices
 
 __all__ = ["deadlines_router", "router"]
@@ -17,6 +16,9 @@ __all__ = ["deadlines_router", "router"]
 router = APIRouter(prefix="/v1/notices", tags=["notices"])
 deadlines_router = APIRouter(prefix="/v1/deadlines", tags=["deadlines"])
 
+NoticeBody = Annotated[
+    RequestBody, Depends(body_of("json", what="A notice is sent as application/json"))
+]
 _NOTICE_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -36,13 +38,9 @@ _NOTICE_BODY: dict[str, Any] = {
         **problem_responses(401, 403, 409, 413, 415, 422),
     },
 )
+@in_thread
 def submit_notice(
-    ctx: ContextDep,
-    body: RawBodyDep,
-    request: Request,
-    session: SessionDep,
-    renderer: XmlDep,
-    response: Response,
+    ctx: ContextDep, body: NoticeBody, db: DatabaseDep, renderer: XmlDep, response: Response
 ) -> SubmissionOut:
     """A hospital's early notice of rehabilitation need (`rehabilitation_need`) goes to the
     patient's kommune (`patient.municipality_code`) and the GP given. A kommune's notice about
@@ -53,13 +51,9 @@ def submit_notice(
 
     The same `letter_id` from the same sender again is a duplicate (MedCom): same content,
     200 with the first message; other content, 409."""
-    declared = media_type(request)
-    if not is_json_media_type(declared):
-        raise UnsupportedMediaType(
-            f"A notice is sent as application/json; the request was "
-            f"'{declared or 'without a Content-Type'}'."
-        )
-    submission = notices.submit_notice(session, ctx, renderer, notice=notices.read_notice(body))
+    notice = notices.read_notice(body.content)
+    with db.transaction() as session:
+        submission = notices.submit_notice(session, ctx, renderer, notice=notice)
     if not submission.created:
         response.status_code = status.HTTP_200_OK
     return SubmissionOut.of_submission(submission.message, submission.warnings)
@@ -71,9 +65,10 @@ def submit_notice(
     summary="Plans by start deadline",
     responses=problem_responses(401, 422),
 )
+@in_thread
 def list_deadlines(
     ctx: ContextDep,
-    session: SessionDep,
+    db: DatabaseDep,
     state: Annotated[
         DeadlineState | None,
         Query(
@@ -99,14 +94,15 @@ def list_deadlines(
     days), whether and when the course started, and whether the deadline was met. A
     postponement reported in time moves the deadline; a transfer gives the new kommune its
     own. Every listed row names its patient, so the read is audited."""
-    rows, next_cursor = deadlines.list_deadlines(
-        session,
-        ctx,
-        state=state,
-        municipality_code=municipality_code,
-        deadline_from=deadline_from,
-        deadline_to=deadline_to,
-        cursor=cursor,
-        limit=limit,
-    )
+    with db.transaction() as session:
+        rows, next_cursor = deadlines.list_deadlines(
+            session,
+            ctx,
+            state=state,
+            municipality_code=municipality_code,
+            deadline_from=deadline_from,
+            deadline_to=deadline_to,
+            cursor=cursor,
+            limit=limit,
+        )
     return DeadlinePage(items=[DeadlineRowOut.of(row) for row in rows], next_cursor=next_cursor)

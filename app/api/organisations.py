@@ -2,10 +2,10 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Body, Path, Query, Response, status
 
 from app.api.payloads import OrganisationOut, OrganisationPage, OrganisationPut, problem_responses
-from app.deps import AdminDep, CallerDep, ClockDep, SessionDep, require_json_body
+from app.deps import AdminDep, CallerDep, ClockDep, DatabaseDep, JsonBody, in_thread
 from app.domain.identifiers import Gln, Kommunekode
 from app.domain.organisation import Organisation, OrganisationKind
 from app.errors import FieldError, ValidationFailed
@@ -47,8 +47,9 @@ _GP_PRACTICE = {
     summary="List the directory",
     responses=problem_responses(401, 422),
 )
+@in_thread
 def list_organisations(
-    session: SessionDep,
+    db: DatabaseDep,
     _caller: CallerDep,
     kind: Annotated[OrganisationKind | None, Query(description="Only this kind.")] = None,
     municipality_code: Annotated[
@@ -62,9 +63,10 @@ def list_organisations(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> OrganisationPage:
     """Organisations in GLN order, filtered by kind, kommunekode and name."""
-    rows, next_cursor = directory.list_organisations(
-        session, kind=kind, municipality_code=municipality_code, q=q, cursor=cursor, limit=limit
-    )
+    with db.transaction(read_only=True) as session:
+        rows, next_cursor = directory.list_organisations(
+            session, kind=kind, municipality_code=municipality_code, q=q, cursor=cursor, limit=limit
+        )
     return OrganisationPage(
         items=[OrganisationOut.model_validate(row) for row in rows], next_cursor=next_cursor
     )
@@ -76,9 +78,12 @@ def list_organisations(
     summary="Get one organisation",
     responses=problem_responses(401, 404, 422),
 )
-def get_organisation(gln: GlnPath, session: SessionDep, _caller: CallerDep) -> OrganisationOut:
+@in_thread
+def get_organisation(gln: GlnPath, db: DatabaseDep, _caller: CallerDep) -> OrganisationOut:
     """One directory entry by GLN."""
-    return OrganisationOut.model_validate(directory.get_organisation(session, gln=gln))
+    with db.transaction(read_only=True) as session:
+        organisation = directory.get_organisation(session, gln=gln)
+    return OrganisationOut.model_validate(organisation)
 
 
 @router.put(
@@ -90,11 +95,12 @@ def get_organisation(gln: GlnPath, session: SessionDep, _caller: CallerDep) -> O
         **problem_responses(401, 403, 409, 413, 415, 422),
     },
 )
+@in_thread
 def put_organisation(
     gln: GlnPath,
     # Authentication first: a caller without a key learns nothing about the media type.
     _admin: AdminDep,
-    _json: Annotated[None, Depends(require_json_body)],
+    _json: JsonBody,
     body: Annotated[
         OrganisationPut,
         Body(
@@ -104,7 +110,7 @@ def put_organisation(
             }
         ),
     ],
-    session: SessionDep,
+    db: DatabaseDep,
     clock: ClockDep,
     response: Response,
 ) -> OrganisationOut:
@@ -118,7 +124,8 @@ def put_organisation(
             [FieldError("gln", "gln_mismatch", "The body's gln differs from the one in the URL.")]
         )
     organisation = Organisation(gln=gln, **body.model_dump(exclude={"gln"}))
-    row, created = directory.save_organisation(session, organisation, now=clock.now())
+    with db.transaction() as session:
+        row, created = directory.save_organisation(session, organisation, now=clock.now())
     if created:
         response.status_code = status.HTTP_201_CREATED
     return OrganisationOut.model_validate(row)

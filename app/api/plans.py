@@ -1,8 +1,8 @@
 """Routes for genoptræningsplaner: submit (JSON or GGOP XML), dry-run, read."""
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from app.api.payloads import (
     PlanOut,
@@ -12,17 +12,7 @@ from app.api.payloads import (
     SubmissionOut,
     problem_responses,
 )
-from app.deps import (
-    ContextDep,
-    RawBodyDep,
-    SessionDep,
-    XmlDep,
-    is_json_media_type,
-    is_xml_media_type,
-    media_type,
-    wants_xml,
-)
-from app.errors import UnsupportedMediaType
+from app.deps import ContextDep, DatabaseDep, RequestBody, XmlDep, body_of, in_thread, wants_xml
 from app.services import plans
 from app.services.context import RequestContext
 
@@ -51,16 +41,22 @@ _PLAN_BODY: dict[str, Any] = {
 }
 
 
-def _read(request: Request, body: bytes, ctx: RequestContext) -> plans.PlanInput:
-    declared = media_type(request)
-    if is_json_media_type(declared):
-        return plans.read_plan_json(body, today=ctx.today)
-    if is_xml_media_type(declared):
-        return plans.read_plan_xml(body, today=ctx.today)
-    raise UnsupportedMediaType(
-        f"A plan is sent as application/json or as GGOP XML (application/xml); the request "
-        f"was '{declared or 'without a Content-Type'}'."
-    )
+PlanBody = Annotated[
+    RequestBody,
+    Depends(
+        body_of(
+            "json",
+            "xml",
+            what="A plan is sent as application/json or as GGOP XML (application/xml)",
+        )
+    ),
+]
+
+
+def _read(body: RequestBody, ctx: RequestContext) -> plans.PlanInput:
+    if body.kind == "json":
+        return plans.read_plan_json(body.content, today=ctx.today)
+    return plans.read_plan_xml(body.content, today=ctx.today)
 
 
 @router.post(
@@ -74,13 +70,9 @@ def _read(request: Request, body: bytes, ctx: RequestContext) -> plans.PlanInput
         **problem_responses(401, 403, 409, 413, 415, 422),
     },
 )
+@in_thread
 def submit_plan(
-    ctx: ContextDep,
-    body: RawBodyDep,
-    request: Request,
-    session: SessionDep,
-    renderer: XmlDep,
-    response: Response,
+    ctx: ContextDep, body: PlanBody, db: DatabaseDep, renderer: XmlDep, response: Response
 ) -> SubmissionOut:
     """Stores the plan and delivers it to the bopælskommune, the GP (unless deselected) and any
     CC receivers, each as GGOP or, for receivers that take only XDIS91, as an XDIS91 letter.
@@ -88,7 +80,9 @@ def submit_plan(
     The same `letter_id` from the same sender again is a duplicate (MedCom): with the same
     content it answers 200 with the first message and creates nothing; with other content, 409.
     """
-    submission = plans.submit_plan(session, ctx, renderer, plan_input=_read(request, body, ctx))
+    plan_input = _read(body, ctx)
+    with db.transaction() as session:
+        submission = plans.submit_plan(session, ctx, renderer, plan_input=plan_input)
     if not submission.created:
         response.status_code = status.HTTP_200_OK
     return SubmissionOut.of_submission(submission.message, submission.warnings)
@@ -101,13 +95,15 @@ def submit_plan(
     openapi_extra=_PLAN_BODY,
     responses=problem_responses(401, 403, 413, 415, 422),
 )
+@in_thread
 def validate_plan(
-    ctx: ContextDep, body: RawBodyDep, request: Request, session: SessionDep, renderer: XmlDep
+    ctx: ContextDep, body: PlanBody, db: DatabaseDep, renderer: XmlDep
 ) -> PlanValidation:
     """Runs every check of `POST /v1/plans` and renders each receiver's document; stores and
     sends nothing."""
-    plan_input = _read(request, body, ctx)
-    documents = plans.validate_plan(session, ctx, renderer, plan_input=plan_input)
+    plan_input = _read(body, ctx)
+    with db.transaction(read_only=True) as session:
+        documents = plans.validate_plan(session, ctx, renderer, plan_input=plan_input)
     return PlanValidation(
         valid=True,
         documents=[
@@ -136,15 +132,18 @@ def validate_plan(
         **problem_responses(401, 404),
     },
 )
+@in_thread
 def get_plan(
-    message_id: str, request: Request, ctx: ContextDep, session: SessionDep
+    message_id: str, request: Request, ctx: ContextDep, db: DatabaseDep
 ) -> PlanOut | Response:
     """A plan the caller sent or received, with its `business_status`, `deadline_status` and
     the `timeline` of the kommune's notices. Every read is audited."""
     if wants_xml(request):
-        xml = plans.plan_document(session, ctx, message_id=message_id)
+        with db.transaction() as session:
+            xml = plans.plan_document(session, ctx, message_id=message_id)
         return Response(xml, media_type=f"{XML_MEDIA_TYPE}; charset=ISO-8859-1")
-    message, course = plans.get_plan(session, ctx, message_id=message_id)
+    with db.transaction() as session:
+        message, course = plans.get_plan(session, ctx, message_id=message_id)
     return PlanOut(
         message_id=message.message_id,
         letter_id=message.letter_id,

@@ -1,10 +1,11 @@
 """Receipts from other MedCom systems or the VANS network (XCTL01/02/03 XML)."""
 
-from fastapi import APIRouter, Request, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response, status
 
 from app.api.payloads import AckOut, DeliveryOut, ReceiptOut, problem_responses
-from app.deps import ContextDep, RawBodyDep, SessionDep, is_xml_media_type, media_type
-from app.errors import UnsupportedMediaType
+from app.deps import ContextDep, DatabaseDep, RequestBody, body_of, in_thread
 from app.services import receipts
 from app.xml import envelope_id_of, in_latin1, parse_receipt
 
@@ -12,6 +13,10 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/receipts", tags=["inbox"])
 
+ReceiptBody = Annotated[
+    RequestBody,
+    Depends(body_of("xml", what="A receipt is MedCom XML (application/xml)")),
+]
 _RECEIPT_BODY = {
     "requestBody": {
         "required": True,
@@ -38,23 +43,18 @@ _RECEIPT_BODY = {
         **problem_responses(401, 403, 409, 413, 415, 422),
     },
 )
-def post_receipt(
-    body: RawBodyDep, request: Request, response: Response, ctx: ContextDep, session: SessionDep
-) -> AckOut:
+@in_thread
+def post_receipt(ctx: ContextDep, body: ReceiptBody, response: Response, db: DatabaseDep) -> AckOut:
     """Applies a MedCom receipt (XCTL03 positive, XCTL02 negative, XCTL01 negative from the
     VANS network; any declared encoding) to the deliveries it names by original envelope id,
     original letter id and EANs, and passes it to the original sender's inbox in ISO-8859-1.
     An organisation posts receipts in its own name; XCTL01 needs the gateway's admin key."""
-    declared = media_type(request)
-    if not is_xml_media_type(declared):
-        raise UnsupportedMediaType(
-            f"A receipt is MedCom XML (application/xml); the request was "
-            f"'{declared or 'without a Content-Type'}'."
+    receipt = parse_receipt(body.content)
+    envelope_id, xml = envelope_id_of(body.content), in_latin1(body.content)
+    with db.transaction() as session:
+        outcome = receipts.accept_receipt(
+            session, ctx, receipt=receipt, envelope_id=envelope_id, xml=xml
         )
-    receipt = parse_receipt(body)
-    outcome = receipts.accept_receipt(
-        session, ctx, receipt=receipt, envelope_id=envelope_id_of(body), xml=in_latin1(body)
-    )
     if not outcome.created:
         response.status_code = status.HTTP_200_OK
     delivery = outcome.delivery

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.interfaces import LoaderOption
 
 from app import orm
+from app.db import INBOX_RECEIVERS
 from app.domain.deadlines import DeadlineState
-from app.domain.messages import ACK_OVERDUE
+from app.domain.messages import ACK_OVERDUE, DeliveryStatus
 from app.repositories.rows import insert_rows, insert_statement, row_values
 
 __all__ = ["DeliveryRepository", "InboxEntry", "MessageRepository"]
@@ -124,6 +125,10 @@ class MessageRepository:
     def add_deliveries(self, deliveries: Sequence[orm.Delivery]) -> None:
         """Inserts deliveries of an inserted message, with their status histories."""
         insert_rows(self.session, deliveries)
+        # Their receivers' long polls are woken when the transaction commits (app/db.py).
+        self.session.info.setdefault(INBOX_RECEIVERS, set()).update(
+            d.receiver_gln for d in deliveries if d.status == DeliveryStatus.AVAILABLE
+        )
         insert_rows(self.session, [event for delivery in deliveries for event in delivery.events])
 
     def list_for(
@@ -268,6 +273,16 @@ class DeliveryRepository:
         if after is not None:
             query = query.where(tuple_(delivery.created_at, delivery.delivery_id) > tuple_(*after))
         return [InboxEntry(**row._mapping) for row in self.session.execute(query)]
+
+    def has_inbox_entries(self, receiver_gln: str, *, after: tuple[datetime, str] | None) -> bool:
+        """True if `inbox` would return anything: one entry of ix_deliveries_open, no row."""
+        delivery = orm.Delivery
+        query = select(delivery.delivery_id).where(
+            delivery.receiver_gln == receiver_gln, orm.UNACKNOWLEDGED_CLAUSE
+        )
+        if after is not None:
+            query = query.where(tuple_(delivery.created_at, delivery.delivery_id) > tuple_(*after))
+        return self.session.execute(query.limit(1)).first() is not None
 
     def get_for_update(self, delivery_id: str) -> orm.Delivery | None:
         """Gets a delivery with its message, history and receipt, locking its row until the

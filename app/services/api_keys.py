@@ -3,10 +3,18 @@
 A key is `sb_<key_id>_<secret>`. Only its SHA-256 is stored: the secret has 256 bits of
 entropy, so a fast hash is enough (as for GitHub tokens); a slow password hash would add
 latency to every request for no gain.
+
+Who holds a key may be remembered for a few seconds (`CallerCache`,
+SEKTORBRO_KEY_CACHE_SECONDS), so that a request does not open a transaction just to learn who
+is calling. A revoked key, or a key of an organisation made inactive, is therefore refused
+within that time in every process, not at once.
 """
 
 import hashlib
 import secrets
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -18,8 +26,11 @@ from app.repositories import ApiKeyRepository, OrganisationRepository
 
 __all__ = [
     "Caller",
+    "CallerCache",
+    "CallerOrganisation",
     "authenticate",
     "create_key",
+    "key_digest",
     "list_keys",
     "revoke_key",
     "revoke_keys_with_label",
@@ -27,20 +38,92 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True)
-class Caller:
-    """Who is calling: an organisation (by GLN) or an administrator.
+class CallerOrganisation:
+    """The calling organisation's directory entry as it was when its key was looked up: what
+    the use cases need to check and name the sender. A plain value, safe to share between
+    requests and threads, unlike a row bound to one session."""
 
-    `organisation` is the row loaded with the key. Holding it also keeps it in the session's
-    identity map (which holds rows weakly), so the request does not load it a second time.
-    """
+    gln: str
+    kind: str
+    name: str
+    department: str | None
+    unit: str | None
+    municipality_code: str | None
+    identifier_code: str
+    identifier: str
+    accepts: tuple[str, ...]
+    street: str | None
+    postcode: str | None
+    district: str | None
+    phone: str | None
+
+    @classmethod
+    def of(cls, row: orm.Organisation) -> "CallerOrganisation":
+        """The entry of a directory row."""
+        return cls(
+            gln=row.gln,
+            kind=row.kind,
+            name=row.name,
+            department=row.department,
+            unit=row.unit,
+            municipality_code=row.municipality_code,
+            identifier_code=row.identifier_code,
+            identifier=row.identifier,
+            accepts=tuple(row.accepts),
+            street=row.street,
+            postcode=row.postcode,
+            district=row.district,
+            phone=row.phone,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is calling: an organisation (by GLN, with its directory entry) or an administrator."""
 
     key_id: str
     organisation_gln: str | None
     is_admin: bool
-    organisation: orm.Organisation | None = field(default=None, compare=False, repr=False)
+    organisation: CallerOrganisation | None = field(default=None, compare=False, repr=False)
 
 
-def _hash(key: str) -> str:
+class CallerCache:
+    """Callers by key digest, each remembered for `ttl` seconds (0: not at all), at most
+    `size` of them (the least recently used go first). Thread-safe. Only keys that
+    authenticated are remembered: an unknown key costs a lookup every time."""
+
+    def __init__(self, *, ttl: float, size: int = 10_000) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._entries: OrderedDict[str, tuple[float, Caller]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, digest: str) -> Caller | None:
+        """The caller remembered for this digest, if it is still fresh."""
+        with self._lock:
+            entry = self._entries.get(digest)
+            if entry is None:
+                return None
+            expires, caller = entry
+            if time.monotonic() >= expires:
+                del self._entries[digest]
+                return None
+            self._entries.move_to_end(digest)
+            return caller
+
+    def put(self, digest: str, caller: Caller) -> None:
+        """Remembers the caller of this digest for `ttl` seconds."""
+        if self.ttl <= 0:
+            return
+        with self._lock:
+            self._entries[digest] = (time.monotonic() + self.ttl, caller)
+            self._entries.move_to_end(digest)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+def key_digest(key: str) -> str:
+    """The SHA-256 of a key, as stored."""
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
@@ -65,7 +148,7 @@ def create_key(
     key = f"sb_{key_id}_{secrets.token_urlsafe(32)}"
     row = orm.ApiKey(
         key_id=key_id,
-        key_hash=_hash(key),
+        key_hash=key_digest(key),
         organisation_gln=organisation_gln,
         is_admin=organisation_gln is None,
         label=label,
@@ -106,7 +189,7 @@ def authenticate(session: Session, key: str | None) -> Caller:
         raise AuthenticationRequired(
             "Send your API key in the header 'Authorization: Bearer <key>'."
         )
-    row = ApiKeyRepository(session).get_by_hash(_hash(key))
+    row = ApiKeyRepository(session).get_by_hash(key_digest(key))
     if row is None or row.revoked_at is not None:
         raise AuthenticationRequired("The API key is unknown or has been revoked.")
     if row.organisation is not None and not row.organisation.is_active:
@@ -117,5 +200,5 @@ def authenticate(session: Session, key: str | None) -> Caller:
         key_id=row.key_id,
         organisation_gln=row.organisation_gln,
         is_admin=row.is_admin,
-        organisation=row.organisation,
+        organisation=CallerOrganisation.of(row.organisation) if row.organisation else None,
     )

@@ -1,11 +1,10 @@
 """The receiver's inbox: deliveries not yet acknowledged, oldest first (at-least-once).
 
 Polling returns the same deliveries until they are acknowledged; fetching one marks it
-`fetched`. Every delivery handed out is audited, since it carries the patient's data.
+`fetched`. Every delivery handed out is audited, since it carries the patient's data. Waiting
+for a delivery (long polling) is the route's business: it holds no transaction while it waits
+(app/api/inbox.py).
 """
-
-import time
-from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
@@ -17,40 +16,18 @@ from app.services import audit
 from app.services.context import RequestContext
 from app.services.cursors import decode_keyset, encode_keyset
 
-__all__ = ["fetch_delivery", "list_inbox"]
-
-# How often a long poll (`wait`) looks again; each look is one indexed query.
-POLL_INTERVAL_SECONDS = 0.25
+__all__ = ["fetch_delivery", "has_entries", "list_inbox"]
 
 
 def list_inbox(
-    session: Session,
-    ctx: RequestContext,
-    *,
-    cursor: str | None,
-    limit: int,
-    wait: float = 0,
-    sleep: Callable[[float], None] = time.sleep,
+    session: Session, ctx: RequestContext, *, cursor: str | None, limit: int
 ) -> tuple[list[InboxEntry], str | None]:
-    """A page of the caller's unacknowledged deliveries and the next cursor (or None).
-
-    With `wait`, an empty inbox is looked at again until something arrives or `wait`
-    seconds have passed (long polling).
-    """
+    """A page of the caller's unacknowledged deliveries and the next cursor (or None)."""
     gln = ctx.caller.organisation_gln
     if gln is None:
         return [], None
     after = decode_keyset(cursor) if cursor else None
-    repository = DeliveryRepository(session)
-    deadline = time.monotonic() + wait
-    while True:
-        rows = repository.inbox(gln, after=after, limit=limit + 1)
-        if rows or time.monotonic() >= deadline:
-            break
-        # End the read transaction while waiting: on SQLite it holds the write lock, and on
-        # PostgreSQL a new statement then sees what other transactions committed meanwhile.
-        session.rollback()
-        sleep(POLL_INTERVAL_SECONDS)
+    rows = DeliveryRepository(session).inbox(gln, after=after, limit=limit + 1)
     page = rows[:limit]
     if page:
         # An entry carries the ids of its message and of its delivery alike.
@@ -59,6 +36,15 @@ def list_inbox(
         return page, None
     last = page[-1]
     return page, encode_keyset(last.created_at, last.delivery_id)
+
+
+def has_entries(session: Session, ctx: RequestContext, *, cursor: str | None) -> bool:
+    """True if a page after `cursor` would not be empty; reads no patient data (no audit)."""
+    gln = ctx.caller.organisation_gln
+    if gln is None:
+        return False
+    after = decode_keyset(cursor) if cursor else None
+    return DeliveryRepository(session).has_inbox_entries(gln, after=after)
 
 
 def fetch_delivery(session: Session, ctx: RequestContext, *, delivery_id: str) -> InboxEntry:

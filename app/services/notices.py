@@ -43,6 +43,7 @@ from app.domain.plan import Patient, Plan
 from app.errors import FieldError, Forbidden, ValidationFailed, field_errors
 from app.repositories import MessageRepository, OrganisationRepository
 from app.services import audit
+from app.services.api_keys import CallerOrganisation
 from app.services.context import RequestContext
 from app.services.courses import PlanCourse, plan_course
 from app.services.deliveries import Submission, first_copy, first_transmission, new_message
@@ -288,7 +289,7 @@ def _delivery(
     renderer: XmlRenderer,
     message: orm.Message,
     letter_id: str,
-    sender: orm.Organisation,
+    sender: CallerOrganisation,
     receiver: orm.Organisation,
     role: DeliveryRole,
     patient: Patient,

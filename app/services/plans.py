@@ -26,6 +26,7 @@ from app.domain.rules import plan_warnings
 from app.errors import FieldError, Forbidden, NotFound, ValidationFailed, field_errors, located
 from app.repositories import MessageRepository, OrganisationRepository
 from app.services import audit
+from app.services.api_keys import CallerOrganisation
 from app.services.context import RequestContext
 from app.services.courses import PlanStatus, plan_status
 from app.services.deliveries import Submission, first_copy, first_transmission, new_message
@@ -215,7 +216,7 @@ def plan_document(session: Session, ctx: RequestContext, *, message_id: str) -> 
     return delivery.xml
 
 
-def _sending_hospital(ctx: RequestContext, plan: Plan) -> orm.Organisation:
+def _sending_hospital(ctx: RequestContext, plan: Plan) -> CallerOrganisation:
     sender = ctx.caller.organisation
     if sender is None:
         raise Forbidden("Plans are sent with an organisation's key, not an admin key.")
@@ -232,7 +233,7 @@ def _sending_hospital(ctx: RequestContext, plan: Plan) -> orm.Organisation:
 def _render(
     renderer: XmlRenderer,
     plan: Plan,
-    sender: orm.Organisation,
+    sender: orm.Organisation | CallerOrganisation,
     routing: PlanRouting,
     ctx: RequestContext,
 ) -> list[RenderedDocument]:

@@ -19,6 +19,7 @@ from app.domain.organisation import MessageFormat
 from app.domain.plan import Plan
 from app.errors import FieldError, ValidationFailed
 from app.repositories import OrganisationRepository
+from app.services.api_keys import CallerOrganisation
 from app.xml import Party
 
 __all__ = ["PlanRouting", "Route", "best_format", "party_of", "route_letter", "route_plan"]
@@ -123,7 +124,7 @@ def route_letter(session: Session, *, field: str, gln: str) -> orm.Organisation:
     return receiver
 
 
-def party_of(organisation: orm.Organisation) -> Party:
+def party_of(organisation: orm.Organisation | CallerOrganisation) -> Party:
     """A directory entry as MedCom's Sender or Receiver shows it."""
     return Party(
         gln=organisation.gln,

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.clock import FixedClock
 from app.config import Settings
 from app.main import create_app
+from app.state import app_state
 from tests.conftest import FROZEN_NOW
 from tests.factories import (
     HJALLESE_GP,
@@ -47,7 +48,7 @@ def build_client(
                 clock=FixedClock(FROZEN_NOW),
             )
             test_client = stack.enter_context(TestClient(app, raise_server_exceptions=False))
-            app.state.session_factory = session_factory
+            app_state(app).db.sessions = session_factory
             return test_client
 
         yield build

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from app.state import app_state
 from tests.api.helpers import assert_problem, post_plan, rules_by_field
 from tests.conftest import FROZEN_NOW
 from tests.factories import (
@@ -134,7 +135,7 @@ class TestThreads:
         self, client: TestClient, keys: Keys
     ) -> None:
         question = send(client, keys, ODENSE_HOSPITAL, receiver_gln=HJALLESE_GP)
-        client.app.state.clock.at = FROZEN_NOW + timedelta(hours=2)  # type: ignore[attr-defined]
+        app_state(client.app).clock.at = FROZEN_NOW + timedelta(hours=2)  # type: ignore[attr-defined]
         answer = send(
             client, keys, HJALLESE_GP, receiver_gln=ODENSE_HOSPITAL, reply_to=question["message_id"]
         )

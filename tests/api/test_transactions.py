@@ -5,6 +5,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.state import app_state
 from tests.factories import ODENSE_KOMMUNE, add_key, bearer, organisation_fields
 
 
@@ -22,7 +23,7 @@ def test_a_commit_that_fails_is_answered_500_not_2xx(
     event.listen(failing_commits, "before_commit", refuse_to_commit)
 
     with TestClient(app, raise_server_exceptions=False) as client:
-        app.state.session_factory = failing_commits
+        app_state(app).db.sessions = failing_commits
         response = client.put(
             f"/v1/organisations/{ODENSE_KOMMUNE}", json=organisation_fields(), headers=admin
         )
