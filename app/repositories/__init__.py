@@ -1,12 +1,13 @@
 """All SQL lives here: one class per aggregate, holding the session it was given."""
 
 from app.repositories.api_keys import ApiKeyRepository
-from app.repositories.audit import AuditRepository, AuditTarget
+from app.repositories.audit import AuditEventRow, AuditRepository, AuditTarget
 from app.repositories.messages import DeliveryRepository, InboxEntry, MessageRepository
 from app.repositories.organisations import OrganisationRepository
 
 __all__ = [
     "ApiKeyRepository",
+    "AuditEventRow",
     "AuditRepository",
     "AuditTarget",
     "DeliveryRepository",

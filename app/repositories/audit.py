@@ -2,75 +2,64 @@
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import TextClause, text
 from sqlalchemy.orm import Session
 
 from app import orm
-from app.db import UtcDateTime
-from app.repositories.rows import insert_values
+from app.repositories.rows import insert_values, unnest_parameters, unnested_insert
 
-__all__ = ["AuditRepository", "AuditTarget"]
+__all__ = ["AuditEventRow", "AuditRepository", "AuditTarget", "audit_rows"]
 
 # (message_id, delivery_id, patient_ref) of one read or write; any may be None.
 AuditTarget = tuple[str | None, str | None, str | None]
 
+
 # PostgreSQL takes a request's events as one row per array element: one statement, where an
 # executemany of fifty rows (an inbox page) costs twice the CPU on both sides (bench/inbox.py).
-_INSERT_UNNESTED = text(
-    """
-    INSERT INTO audit_events
-        (at, action, actor_key_id, actor_gln, request_id, message_id, delivery_id, patient_ref)
-    SELECT :at, :action, :actor_key_id, :actor_gln, :request_id,
-           target.message_id, target.delivery_id, target.patient_ref
-    FROM unnest(CAST(:message_ids AS varchar[]), CAST(:delivery_ids AS varchar[]),
-                CAST(:patient_refs AS varchar[])) AS target(message_id, delivery_id, patient_ref)
-    """
-).bindparams(bindparam("at", type_=UtcDateTime()))
+@cache
+def _insert_unnested() -> TextClause:
+    return text(unnested_insert(orm.AuditEvent))
+
+
+# The column values of one audit event, as INSERT parameters.
+AuditEventRow = dict[str, Any]
+
+
+def audit_rows(
+    *,
+    at: datetime,
+    action: str,
+    actor_key_id: str,
+    actor_gln: str | None,
+    request_id: str | None,
+    targets: Sequence[AuditTarget],
+) -> list[AuditEventRow]:
+    """One event per target, all by one actor in one request."""
+    actor = {
+        "at": at,
+        "action": action,
+        "actor_key_id": actor_key_id,
+        "actor_gln": actor_gln,
+        "request_id": request_id,
+    }
+    return [
+        actor | {"message_id": message_id, "delivery_id": delivery_id, "patient_ref": ref}
+        for message_id, delivery_id, ref in targets
+    ]
 
 
 class AuditRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def add(
-        self,
-        *,
-        at: datetime,
-        action: str,
-        actor_key_id: str,
-        actor_gln: str | None,
-        request_id: str | None,
-        targets: Sequence[AuditTarget],
-    ) -> None:
-        """Appends one event per target, all by one actor in one request, to the log (one
-        statement, in the caller's transaction)."""
-        if not targets:
+    def add(self, rows: Sequence[AuditEventRow]) -> None:
+        """Appends these events to the log (one statement, in the caller's transaction)."""
+        if not rows:
             return
-        actor = {
-            "at": at,
-            "action": action,
-            "actor_key_id": actor_key_id,
-            "actor_gln": actor_gln,
-            "request_id": request_id,
-        }
         if self.session.get_bind().dialect.name == "postgresql":
-            message_ids, delivery_ids, patient_refs = zip(*targets, strict=True)
-            self.session.execute(
-                _INSERT_UNNESTED,
-                actor
-                | {
-                    "message_ids": list(message_ids),
-                    "delivery_ids": list(delivery_ids),
-                    "patient_refs": list(patient_refs),
-                },
-            )
-            return
-        insert_values(
-            self.session,
-            orm.AuditEvent,
-            [
-                actor | {"message_id": message_id, "delivery_id": delivery_id, "patient_ref": ref}
-                for message_id, delivery_id, ref in targets
-            ],
-        )
+            self.session.execute(_insert_unnested(), unnest_parameters(orm.AuditEvent, rows))
+        else:
+            insert_values(self.session, orm.AuditEvent, rows)

@@ -13,12 +13,22 @@ from typing import Any
 from sqlalchemy import Table, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import Insert as PostgresqlInsert
+from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.orm import Session
 
 from app.db import Base
 
-__all__ = ["insert_rows", "insert_statement", "insert_values", "row_values"]
+__all__ = [
+    "insert_rows",
+    "insert_statement",
+    "insert_values",
+    "row_values",
+    "unnest_parameters",
+    "unnested_insert",
+    "values_insert",
+    "values_parameters",
+]
 
 
 def insert_rows(session: Session, objects: Sequence[Base]) -> None:
@@ -57,8 +67,62 @@ def _table(obj: Base | type[Base]) -> Table:
 
 def _values(table: Table, obj: Base) -> dict[str, Any]:
     # Generated keys (autoincrement=True) are left to the database.
+    return {column.key: getattr(obj, column.key) for column in _columns(table)}
+
+
+def unnested_insert(entity: type[Base], *, source: str = "") -> str:
+    """PostgreSQL: `INSERT INTO table (columns) SELECT … FROM [source,] unnest(…)` of the
+    table's columns (generated keys left out), one array parameter per column, named
+    `<table>_<column>`: rows of any number in one statement whose text never changes (so
+    psycopg prepares it once). `source`, e.g. a CTE of zero or one row, gates the insert."""
+    table = _table(entity)
+    columns = _columns(table)
+    dialect = PGDialect()  # type: ignore[no-untyped-call]
+    arrays = ", ".join(
+        f"CAST(:{table.name}_{c.key} AS {c.type.compile(dialect=dialect)}[])" for c in columns
+    )
+    names = ", ".join(c.key for c in columns)
+    gate = f"{source}, " if source else ""
+    return (
+        f"INSERT INTO {table.name} ({names}) SELECT u.* FROM {gate}unnest({arrays}) AS u({names})"
+    )
+
+
+def values_insert(entity: type[Base], *, rows: int, source: str = "") -> str:
+    """PostgreSQL: as `unnested_insert`, but for `rows` rows given one parameter per value,
+    `<table>_<row>_<column>`. For rows that carry documents: psycopg sends a bytes parameter
+    as it is (binary), where it writes an array of them out as text, escaping every byte
+    (0.3 ms for two 10 kB documents)."""
+    table = _table(entity)
+    columns = _columns(table)
+    dialect = PGDialect()  # type: ignore[no-untyped-call]
+    # One row of casts, with {row} left to fill in per row.
+    cells = ", ".join(
+        f"CAST(:{table.name}_{{row}}_{c.key} AS {c.type.compile(dialect=dialect)})" for c in columns
+    )
+    values = ", ".join(f"({cells.format(row=row)})" for row in range(rows))
+    names = ", ".join(c.key for c in columns)
+    gate = f"{source}, " if source else ""
+    return (
+        f"INSERT INTO {table.name} ({names}) SELECT v.* FROM {gate}(VALUES {values}) AS v({names})"
+    )
+
+
+def values_parameters(entity: type[Base], rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The parameters of `values_insert` for these rows (column values)."""
+    table = _table(entity)
     return {
-        column.key: getattr(obj, column.key)
-        for column in table.columns
-        if column.autoincrement is not True
+        f"{table.name}_{index}_{c.key}": row[c.key]
+        for index, row in enumerate(rows)
+        for c in _columns(table)
     }
+
+
+def unnest_parameters(entity: type[Base], rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The array parameters of `unnested_insert` for these rows (column values)."""
+    table = _table(entity)
+    return {f"{table.name}_{c.key}": [row[c.key] for row in rows] for c in _columns(table)}
+
+
+def _columns(table: Table) -> list[Any]:
+    return [column for column in table.columns if column.autoincrement is not True]

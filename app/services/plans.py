@@ -133,27 +133,43 @@ def submit_plan(
         sender = _sending_hospital(ctx, plan)
         message = _message_row(ctx, plan, body, digest)
         repository = MessageRepository(session)
-        # The duplicate check comes first, so a copy sent again is answered with the first
-        # message even if the directory changed in between. The unique constraint on
-        # (sender, letter id) decides, also between concurrent copies; when this insert
-        # loses, the winner has committed and its row is visible.
-        if not repository.add_if_new(message):
-            existing = repository.get_by_letter(sender_gln=sender.gln, letter_id=plan.letter_id)
-            assert existing is not None
-            return first_copy(
-                existing,
-                type=MessageType.PLAN,
-                digest=digest,
-                resubmit="A changed plan needs a new letter_id (MedCom: a modified letter is a "
-                "new letter).",
-                warnings=plan_input.warnings,
-            )
-        routing = route_plan(session, plan)
-        documents = _render(renderer, plan, sender, routing, ctx)
+        try:
+            routing = route_plan(session, plan)
+            documents = _render(renderer, plan, sender, routing, ctx)
+        except ValidationFailed:
+            # A copy of a stored plan is answered as the first even if it could no longer be
+            # routed (the directory changed since).
+            if (copy := _first_copy(repository, plan_input, digest)) is None:
+                raise
+            return copy
     message.deliveries = _deliveries(ctx, message, documents)
-    repository.add_deliveries(message.deliveries)
-    audit.record(session, ctx, "plan.submitted", messages=[message])
+    events = audit.events(ctx, "plan.submitted", messages=[message])
+    if not repository.add_delivered(message, message.deliveries, events):
+        # The unique constraint on (sender, letter id) kept this copy out, also against a
+        # concurrent one: the first copy is committed and visible now.
+        copy = _first_copy(repository, plan_input, digest)
+        assert copy is not None
+        return copy
     return Submission(message, created=True, warnings=plan_input.warnings)
+
+
+def _first_copy(
+    repository: MessageRepository, plan_input: PlanInput, digest: str
+) -> Submission | None:
+    """The answer to a plan whose sender already used its letter id (MedCom: the same letter),
+    or None if it did not."""
+    plan = plan_input.plan
+    existing = repository.get_by_letter(sender_gln=plan.sender.gln, letter_id=plan.letter_id)
+    if existing is None:
+        return None
+    return first_copy(
+        existing,
+        type=MessageType.PLAN,
+        digest=digest,
+        resubmit="A changed plan needs a new letter_id (MedCom: a modified letter is a new "
+        "letter).",
+        warnings=plan_input.warnings,
+    )
 
 
 def deliver_plan_to(
