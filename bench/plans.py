@@ -1,4 +1,5 @@
-"""Benchmark of `POST /v1/plans` on PostgreSQL, against a trivial JSON echo of the same app.
+"""Benchmark of `POST /v1/plans` on PostgreSQL against a trivial JSON echo of the same app,
+with `wrk` as the load generator.
 
 One run:
 
@@ -7,59 +8,59 @@ One run:
    (GLN 5790001354145);
 2. starts the service as a real process on 127.0.0.1: `uvicorn --factory
    bench.echo_app:create_bench_app --workers N` (the app plus `POST /bench/echo`);
-3. measures the echo route (the ceiling), then the plans route, the same way: a warm-up, then a
-   fixed time of closed-loop load at concurrency C from K client processes (asyncio + httpx),
-   posting the reference plan `tests/data/plan-almen.json` with a new `letter_id` on every
-   request, and recording the latency of each;
-4. prints requests/s, p50/p99/max latency and errors for both, the ratio plans/echo, where the
-   CPU went (client, server, PostgreSQL), how many plans the database holds, and whether the
-   targets were met (1,000 plans/s and p99 < 50 ms on a 2-core machine) -- printed, never
-   asserted;
-5. stops the server and drops the database, also after an error, Ctrl-C or SIGTERM.
+3. measures, each after an unmeasured warm-up (--warmup) and for --seconds, with wrk
+   (bench/loadgen.py, bench/post_plan.lua): (a) `POST /bench/echo` at the highest
+   --concurrency, the ceiling; (b) `POST /v1/plans` at each --concurrency in turn (default 32,
+   then 8). Every request posts the reference plan `tests/data/plan-almen.json` as compact
+   JSON with a letter_id of its own (a random prefix per wrk run, wrk's thread, a counter: 14
+   characters). Each of the C connections posts again as soon as it has its answer; when the
+   time is up no new request is sent and those in flight are awaited, so every request sent
+   is answered and counted;
+4. prints requests/s, p50/p90/p99/max latency and errors (any status but 200 for the echo and
+   201 for plans, and socket errors), the ratio plans/echo, the CPU milliseconds per request of
+   the server (the uvicorn process tree), of PostgreSQL (the local `postgres` processes) and of
+   wrk, the connections per server worker, `select count(*) from messages` against the 201s
+   counted, and the targets, printed as met / NOT met, never asserted: server CPU <= 3 ms per
+   plan; plans/s >= 0.08 x the echo at the same concurrency; p99 < 50 ms at concurrency 8;
+5. with --profile SECONDS, records the server worker holding the most connections with
+   `py-spy record --nonblocking --format raw` (collapsed stacks, for flamegraph.pl or
+   speedscope) while plans are measured at the highest concurrency, and prints the file's path.
+   py-spy costs some CPU itself, on the same cores, while it samples;
+6. stops the server and drops the database, also after an error, Ctrl-C or SIGTERM.
 
-Client and server share the machine, so the CPU each used is printed (client, server,
-PostgreSQL, the rest), and the server's CPU time per request. If one client process nears a
-full core, try `--client-processes 2`. The client gives each sender an `httpx.AsyncClient` of
-its own (`--shared-pool`: one per process, much costlier; see `_run_client`) and opens the
-connections a little apart, so that they spread over the server's workers; the split is
-printed, since keep-alive keeps each connection on one worker for the whole run.
+wrk and the server share the machine: wrk's CPU is printed, in milliseconds per request and in
+cores. Keep-alive keeps each connection on the server worker that accepted it, and wrk opens
+them all at once, so wrk is started again (before it has sent anything) until they are split
+about evenly over the workers; the split is printed (e.g. `17 + 15`), see bench/loadgen.py.
 
-Run it from the project root with the project's venv active:
+Run it from the project root with the project's venv active (wrk on the PATH):
 
-    python bench/plans.py [--seconds 20] [--concurrency 32] [--workers 2]
-        [--client-processes 1] [--shared-pool] [--warmup 3]
+    python bench/plans.py [--seconds 20] [--warmup 3] [--concurrency 32,8] [--workers 2]
+        [--profile SECONDS]
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
 """
 
 import argparse
-import asyncio
-import contextvars
-import importlib.util
-import itertools
 import json
 import math
-import multiprocessing
 import os
 import platform
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-import traceback
 import types
-from collections import Counter
-from collections.abc import Iterator
-from contextlib import AsyncExitStack, ExitStack, contextmanager, suppress
-from dataclasses import dataclass, field, replace
-from multiprocessing.queues import Queue
-from multiprocessing.synchronize import Barrier
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import cast
 
 import httpx
+from loadgen import BenchError, Load, WrkRun, run_wrk, wrk_version
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -76,401 +77,109 @@ DEFAULT_DATABASE_URL = os.environ.get(
 
 PLANS_PATH = "/v1/plans"
 ECHO_PATH = "/bench/echo"  # bench/echo_app.py
-TARGET_PLANS_PER_SECOND = 1_000
+PLAN_SCRIPT = "post_plan.lua"  # in bench/, for both routes
+
+# Targets (issue), for a 2-core machine. Printed, never asserted.
+TARGET_SERVER_MS_PER_PLAN = 3.0
+TARGET_SHARE_OF_ECHO = 0.08  # plans/s at least this share of the echo's requests/s
 TARGET_P99_MS = 50.0
-# A client process using more than this share of a core may be holding the numbers back.
-CLIENT_SATURATION = 0.8
-
-LETTER_ID_PLACEHOLDER = "@@LETTER_ID@@"
-CONNECT_STAGGER = 0.02  # seconds between the first requests of the senders of a client process
-
-
-class BenchError(Exception):
-    """A step of the set-up failed; the message says which and why."""
-
-
-# --------------------------------------------------------------------------------------------
-# Load generation (runs in the client processes)
-
-
-@dataclass(frozen=True, slots=True)
-class Load:
-    """What one client process sends: `body_head + letter_id + body_tail` to `url`."""
-
-    url: str
-    headers: dict[str, str]
-    body_head: bytes
-    body_tail: bytes
-    concurrency: int
-    warmup_seconds: float
-    seconds: float
-    # "B" and the client process's number (at most 9 processes), then a counter: every
-    # letter_id of the run is new, and within MedCom's 14 characters below 10**12 requests.
-    letter_prefix: str
-    shared_pool: bool  # one AsyncClient for all senders, rather than one each
-
-
-@dataclass(slots=True)
-class ClientResult:
-    """What one client process saw while measuring (the warm-up only counts statuses)."""
-
-    latencies: list[float] = field(default_factory=list)  # seconds, one per request
-    outcomes: Counter[str] = field(default_factory=Counter)  # HTTP status or exception name
-    warmup_outcomes: Counter[str] = field(default_factory=Counter)
-    first_error: str | None = None  # a sample of an unexpected answer, for the report
-    wall_seconds: float = 0.0
-    cpu_seconds: float = 0.0  # this process's own CPU time while measuring
-
-
-def client_process(load: Load, start: Barrier, results: "Queue[ClientResult | str]") -> None:
-    """Entry point of a client process: warm up, wait for the others, measure, report."""
-    _stand_in_for_sniffio()
-    try:
-        results.put(asyncio.run(_run_client(load, start)))
-    except KeyboardInterrupt:
-        pass
-    except BaseException:
-        results.put(traceback.format_exc())
-
-
-def _stand_in_for_sniffio() -> None:
-    """httpcore runs `import sniffio` for each lock it creates, several times per request.
-    sniffio is not installed here (anyio no longer needs it), so each is a failed import that
-    searches sys.path: about 0.3 ms of client CPU per request on the reference machine. A
-    stand-in that answers "asyncio" -- what httpcore assumes when the import fails -- keeps the
-    load generator out of the way. Only in client processes; the server never sees it."""
-    if importlib.util.find_spec("sniffio") is not None:
-        return
-    stand_in = types.ModuleType("sniffio", "Stand-in for sniffio: always asyncio (bench/plans.py)")
-
-    class AsyncLibraryNotFoundError(RuntimeError):
-        pass
-
-    vars(stand_in).update(
-        current_async_library=lambda: "asyncio",
-        current_async_library_cvar=contextvars.ContextVar(
-            "current_async_library_cvar", default=None
-        ),
-        AsyncLibraryNotFoundError=AsyncLibraryNotFoundError,
-    )
-    sys.modules["sniffio"] = stand_in
-
-
-async def _run_client(load: Load, start: Barrier) -> ClientResult:
-    """Warm-up, then the measured run, with `load.concurrency` senders.
-
-    By default each sender has an AsyncClient of its own (a pool of one connection): httpcore's
-    pool scans every connection it holds on each request, so one pool of 32 connections costs
-    the client ~3 ms of CPU per request, five times the whole rest of the request. Either way
-    there are exactly `load.concurrency` connections; `--shared-pool` shows the difference.
-    """
-    if load.shared_pool:
-        pool_size, pools = load.concurrency, 1
-    else:
-        pool_size, pools = 1, load.concurrency
-    limits = httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size)
-    result = ClientResult()
-    letter_ids = (f"{load.letter_prefix}{n}" for n in itertools.count())
-    async with AsyncExitStack() as stack:
-        clients = [
-            await stack.enter_async_context(httpx.AsyncClient(limits=limits, timeout=30.0))
-            for _ in range(pools)
-        ]
-        await _closed_loop(clients, load, load.warmup_seconds, letter_ids, result, measure=False)
-        # Every client process starts measuring at the same moment; the parent samples the
-        # server's CPU at the same barrier.
-        start.wait(timeout=120)
-        cpu_before = time.process_time()
-        result.wall_seconds = await _closed_loop(
-            clients, load, load.seconds, letter_ids, result, measure=True
-        )
-        result.cpu_seconds = time.process_time() - cpu_before
-    return result
-
-
-async def _closed_loop(
-    clients: list[httpx.AsyncClient],
-    load: Load,
-    seconds: float,
-    letter_ids: Iterator[str],
-    result: ClientResult,
-    *,
-    measure: bool,
-) -> float:
-    """`load.concurrency` senders, each posting again as soon as it has its answer, until
-    `seconds` have passed. Returns the wall time until the last answer came in."""
-    outcomes = result.outcomes if measure else result.warmup_outcomes
-    started = time.perf_counter()
-    deadline = started + seconds
-
-    async def sender(index: int, client: httpx.AsyncClient) -> None:
-        if not measure:
-            # Connections opened all at once tend to land on one server worker (whichever
-            # wakes first accepts them all), and keep-alive keeps them there: open them apart.
-            await asyncio.sleep(index * CONNECT_STAGGER)
-        while time.perf_counter() < deadline:
-            letter_id = next(letter_ids)
-            body = load.body_head + letter_id.encode("ascii") + load.body_tail
-            sent = time.perf_counter()
-            try:
-                response = await client.post(load.url, content=body, headers=load.headers)
-                outcome = str(response.status_code)
-                if response.status_code >= 300 and result.first_error is None:
-                    result.first_error = f"{outcome}: {response.text[:500]}"
-            except httpx.HTTPError as exc:
-                outcome = type(exc).__name__
-                if result.first_error is None:
-                    result.first_error = f"{outcome}: {exc}"
-            if measure:
-                result.latencies.append(time.perf_counter() - sent)
-            outcomes[outcome] += 1
-
-    await asyncio.gather(*(sender(i, clients[i % len(clients)]) for i in range(load.concurrency)))
-    return time.perf_counter() - started
-
-
-# --------------------------------------------------------------------------------------------
-# CPU accounting (Linux /proc; "n/a" elsewhere)
-
-
-@dataclass(frozen=True, slots=True)
-class CpuSample:
-    at: float  # time.monotonic()
-    server: float | None  # CPU seconds of the uvicorn process and its workers
-    postgres: float | None  # CPU seconds of the local processes named "postgres"
-    machine_busy: float | None  # busy CPU seconds of the whole machine, all cores
-
-
-def take_cpu_sample(server_pid: int) -> CpuSample:
-    return CpuSample(
-        at=time.monotonic(),
-        server=_tree_cpu_seconds(server_pid),
-        postgres=_cpu_seconds_named("postgres"),
-        machine_busy=_machine_busy_seconds(),
-    )
-
-
-def _proc_stats() -> dict[int, tuple[str, int, float]]:
-    """pid -> (command name, parent pid, user + system CPU seconds) of every process."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    stats = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            raw = (entry / "stat").read_text()
-        except OSError:  # gone meanwhile
-            continue
-        name = raw[raw.index("(") + 1 : raw.rindex(")")]
-        fields = raw[raw.rindex(")") + 2 :].split()
-        # After "pid (comm) ": state, ppid, ..., utime (11th), stime (12th).
-        stats[int(entry.name)] = (name, int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
-    return stats
-
-
-def _process_tree(root: int, stats: dict[int, tuple[str, int, float]]) -> set[int]:
-    tree, frontier = set(), {root}
-    while frontier:
-        tree |= frontier
-        frontier = {pid for pid, (_, ppid, _) in stats.items() if ppid in frontier} - tree
-    return tree & stats.keys()
-
-
-def _tree_cpu_seconds(root: int) -> float | None:
-    if not Path("/proc/self/stat").exists():
-        return None
-    stats = _proc_stats()
-    return sum(stats[pid][2] for pid in _process_tree(root, stats))
-
-
-def connections_per_worker(root: int, port: int) -> list[int] | None:
-    """How many of the established connections to `port` each server worker holds, most first.
-
-    The kernel hands each new connection to one worker, and keep-alive keeps it there for the
-    whole run, so an uneven split (say 6 + 2) leaves a worker idle while another queues."""
-    try:
-        sockets: dict[str, set[str]] = {"01": set(), "0A": set()}  # established, listening
-        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-            for line in Path(table).read_text().splitlines()[1:]:
-                fields = line.split()
-                if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] in sockets:
-                    sockets[fields[3]].add(fields[9])  # the socket's inode
-        held: dict[int, tuple[int, bool]] = {}  # pid -> (established, listens)
-        for pid in _process_tree(root, _proc_stats()):
-            inodes = set()
-            for fd in Path(f"/proc/{pid}/fd").iterdir():
-                with suppress(OSError):
-                    link = os.readlink(fd)
-                    if link.startswith("socket:["):
-                        inodes.add(link[8:-1])
-            held[pid] = (len(inodes & sockets["01"]), bool(inodes & sockets["0A"]))
-    except OSError:
-        return None
-    # Workers listen; with --workers > 1 so does their supervisor, which serves nothing.
-    listeners = [pid for pid, (_, listens) in held.items() if listens]
-    workers = [pid for pid in listeners if pid != root] or listeners
-    return sorted((held[pid][0] for pid in workers), reverse=True)
-
-
-def _cpu_seconds_named(name: str) -> float | None:
-    if not Path("/proc/self/stat").exists():
-        return None
-    found = [cpu for command, _, cpu in _proc_stats().values() if command == name]
-    return sum(found) if found else None
-
-
-def _machine_busy_seconds() -> float | None:
-    try:
-        first = Path("/proc/stat").read_text().splitlines()[0].split()
-    except OSError:
-        return None
-    # cpu user nice system idle iowait irq softirq steal ...
-    busy = sum(int(first[i]) for i in (1, 2, 3, 6, 7, 8))
-    return busy / os.sysconf("SC_CLK_TCK")
-
-
-def _cores(before: float | None, after: float | None, wall: float) -> float | None:
-    """CPU seconds spent between two samples, as cores kept busy."""
-    if before is None or after is None or wall <= 0:
-        return None
-    return (after - before) / wall
-
-
-# --------------------------------------------------------------------------------------------
-# Measuring one endpoint (runs in the parent)
+TARGET_P99_CONNECTIONS = 8
 
 
 @dataclass(frozen=True, slots=True)
 class Measurement:
-    """The merged result of all client processes for one endpoint."""
+    """One route at one concurrency: the measured wrk run and its warm-up."""
 
-    name: str
-    expected_status: int
-    latencies: list[float]
-    outcomes: Counter[str]
-    warmup_outcomes: Counter[str]
-    first_error: str | None
-    wall_seconds: float
-    client_cores: float
-    client_cores_per_process: list[float]
-    server_cores: float | None
-    postgres_cores: float | None
-    machine_cores: float | None
-    connections_per_worker: list[int] | None
+    name: str  # e.g. "POST /v1/plans"
+    run: WrkRun
+    warmup: WrkRun | None
 
     @property
-    def requests(self) -> int:
-        return len(self.latencies)
-
-    @property
-    def per_second(self) -> float:
-        return self.requests / self.wall_seconds if self.wall_seconds else 0.0
-
-    @property
-    def errors(self) -> int:
-        return sum(n for k, n in self.outcomes.items() if k != str(self.expected_status))
-
-    @property
-    def server_ms_per_request(self) -> float | None:
-        """Server CPU time per answered request, in milliseconds."""
-        if self.server_cores is None or not self.per_second:
-            return None
-        return self.server_cores / self.per_second * 1000
-
-    @property
-    def other_cores(self) -> float | None:
-        """Busy cores not accounted to client, server or PostgreSQL: the kernel's share of
-        the network, and anything else running on the machine (which skews the figures)."""
-        known = (self.server_cores, self.postgres_cores, self.machine_cores)
-        if any(x is None for x in known):
-            return None
-        server, postgres, machine = cast(tuple[float, float, float], known)
-        return machine - self.client_cores - server - postgres
-
-    def percentile_ms(self, q: float) -> float:
-        """Nearest-rank percentile (q in 0..1) of the latencies, in milliseconds."""
-        if not self.latencies:
-            return math.nan
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))] * 1000
+    def connections(self) -> int:
+        return self.run.connections
 
 
 def measure(
     name: str,
     load: Load,
     *,
-    processes: int,
-    expected_status: int,
+    args: argparse.Namespace,
     server_pid: int,
-    server_port: int,
+    port: int,
+    on_running: Callable[[dict[int, int] | None], None] | None = None,
 ) -> Measurement:
-    """Runs `load` from `processes` client processes that share its concurrency."""
-    context = multiprocessing.get_context("spawn")
-    start = context.Barrier(processes + 1)
-    results: Queue[ClientResult | str] = context.Queue()
-    shares = [
-        load.concurrency // processes + (i < load.concurrency % processes) for i in range(processes)
-    ]
-    clients = [
-        context.Process(
-            target=client_process,
-            args=(
-                replace(load, concurrency=share, letter_prefix=f"{load.letter_prefix}{i}"),
-                start,
-                results,
-            ),
-            name=f"bench-client-{i}",
-        )
-        for i, share in enumerate(shares)
-    ]
-    for client in clients:
-        client.start()
-    try:
-        try:
-            start.wait(timeout=load.warmup_seconds + 120)
-        except Exception:
-            reason = _drain(results)
-            raise BenchError(f"a client process failed during the warm-up: {reason}") from None
-        before = take_cpu_sample(server_pid)
-        connections = connections_per_worker(server_pid, server_port)
-        collected = [results.get(timeout=load.seconds + 120) for _ in clients]
-        after = take_cpu_sample(server_pid)
-        for client in clients:
-            client.join(timeout=30)
-    finally:
-        for client in clients:
-            if client.is_alive():
-                client.terminate()
-                client.join()
-
-    failures = [r for r in collected if isinstance(r, str)]
-    if failures:
-        raise BenchError(f"a client process failed:\n{failures[0]}")
-    parts = [r for r in collected if isinstance(r, ClientResult)]
-    wall = max(p.wall_seconds for p in parts)
-    sampled = after.at - before.at
-    return Measurement(
-        name=name,
-        expected_status=expected_status,
-        latencies=[x for p in parts for x in p.latencies],
-        outcomes=sum((p.outcomes for p in parts), Counter()),
-        warmup_outcomes=sum((p.warmup_outcomes for p in parts), Counter()),
-        first_error=next((p.first_error for p in parts if p.first_error), None),
-        wall_seconds=wall,
-        client_cores=sum(p.cpu_seconds for p in parts) / wall,
-        client_cores_per_process=[p.cpu_seconds / p.wall_seconds for p in parts],
-        server_cores=_cores(before.server, after.server, sampled),
-        postgres_cores=_cores(before.postgres, after.postgres, sampled),
-        machine_cores=_cores(before.machine_busy, after.machine_busy, sampled),
-        connections_per_worker=connections,
+    """A warm-up of --warmup seconds (unmeasured), then --seconds measured, each a wrk run."""
+    print(f"measuring {name} at {load.connections} connections ...", flush=True)
+    warmup = None
+    if args.warmup > 0:
+        warmup = run_wrk(load, seconds=args.warmup, server_pid=server_pid, server_port=port)
+    run = run_wrk(
+        load, seconds=args.seconds, server_pid=server_pid, server_port=port, on_running=on_running
     )
+    return Measurement(name, run, warmup)
 
 
-def _drain(results: "Queue[ClientResult | str]") -> str:
-    try:
-        return str(results.get(timeout=5))
-    except Exception:
-        return "(no report; see above)"
+# --------------------------------------------------------------------------------------------
+# Profiling
+
+
+class Profiler:
+    """`py-spy record` of one server worker, started while a measurement runs."""
+
+    def __init__(self, py_spy: Path, seconds: int, log: Path) -> None:
+        self.py_spy = py_spy
+        self.seconds = seconds
+        self.log = log
+        self.pid: int | None = None
+        self.output: Path | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, server_pid: int, connections: dict[int, int] | None) -> None:
+        """Samples the worker holding the most connections (the server if there is none)."""
+        self.pid = max(connections, key=lambda p: connections[p]) if connections else server_pid
+        self.output = Path(tempfile.gettempdir()) / (
+            f"sektorbro-plans-{time.strftime('%Y%m%d-%H%M%S')}-pid{self.pid}.txt"
+        )
+        command = [
+            str(self.py_spy), "record", "--nonblocking", "--format", "raw",
+            "--duration", str(self.seconds), "--output", str(self.output), "--pid", str(self.pid),
+        ]  # fmt: skip
+        with self.log.open("wb") as log_file:
+            self.process = subprocess.Popen(
+                command, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+            )
+
+    def finish(self) -> str:
+        """Waits for py-spy; says where its output is, or why there is none."""
+        if self.process is None:
+            return "py-spy was not started"
+        try:
+            self.process.wait(timeout=self.seconds + 60)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            return f"py-spy did not finish within {self.seconds + 60} s:\n{self.log.read_text()}"
+        if self.process.returncode != 0 or self.output is None or not self.output.exists():
+            return f"py-spy exited with {self.process.returncode}:\n{self.log.read_text()}"
+        return str(self.output)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            with suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=10)
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+
+
+def find_py_spy() -> Path:
+    beside = Path(sys.executable).parent / "py-spy"
+    if beside.exists():
+        return beside
+    found = shutil.which("py-spy")
+    if found is None:
+        raise BenchError("--profile needs py-spy (pip install py-spy, in the venv)")
+    return Path(found)
 
 
 # --------------------------------------------------------------------------------------------
@@ -592,13 +301,14 @@ def _wait_until_up(process: subprocess.Popen[bytes], url: str, log: Path) -> Non
     raise BenchError(f"the server did not answer on {url} within 60 s:\n{log.read_text()}")
 
 
-def plan_body_parts() -> tuple[bytes, bytes]:
-    """The reference plan as compact JSON, split where its letter_id goes."""
+def write_plan_body(path: Path) -> int:
+    """The reference plan as compact JSON (post_plan.lua puts a new letter_id in it for each
+    request); returns the size of a request's body."""
     plan = json.loads(PLAN_FILE.read_text(encoding="utf-8"))
-    plan["letter_id"] = LETTER_ID_PLACEHOLDER
+    plan["letter_id"] = "0" * 14  # as long as the letter_ids post_plan.lua makes
     encoded = json.dumps(plan, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    head, tail = encoded.split(LETTER_ID_PLACEHOLDER.encode("ascii"))
-    return head, tail
+    path.write_bytes(encoded)
+    return len(encoded)
 
 
 # --------------------------------------------------------------------------------------------
@@ -607,14 +317,17 @@ def plan_body_parts() -> tuple[bytes, bytes]:
 
 def report(
     echo: Measurement,
-    plans: Measurement,
+    plans: list[Measurement],
     *,
     args: argparse.Namespace,
     body_bytes: int,
     database: str,
+    load_generator: str,
     stored: int | str,
+    profile: str | None,
 ) -> None:
     cpus = os.cpu_count() or 0
+    measured = [echo, *plans]
     print()
     print("Sektorbro bench: POST /v1/plans on PostgreSQL, against POST /bench/echo (ceiling)")
     print(f"  date          {time.strftime('%Y-%m-%d %H:%M %Z')}")
@@ -625,85 +338,119 @@ def report(
     print(f"  database      {database}, same machine")
     print(f"  server        uvicorn --workers {args.workers}")
     print(
-        f"  client        {args.client_processes} process(es), asyncio + httpx "
-        f"{httpx.__version__}, concurrency {args.concurrency} in total, "
-        + ("one shared pool per process" if args.shared_pool else "one AsyncClient per sender")
+        f"  load          {load_generator}, bench/{PLAN_SCRIPT}, closed loop, "
+        f"{', '.join(f'-c{m.connections} -t{m.run.threads}' for m in measured)}"
     )
-    print(f"  duration      {args.seconds:g} s per endpoint, after a {args.warmup:g} s warm-up")
     print(
-        f"  body          {PLAN_FILE.relative_to(ROOT)}, {body_bytes:,} bytes, new letter_id each"
+        f"  duration      {args.seconds:g} s per route and concurrency, after a {args.warmup:g} s "
+        f"warm-up, then the requests in flight are awaited"
+    )
+    print(
+        f"  body          {PLAN_FILE.relative_to(ROOT)}, {body_bytes:,} bytes (compact), "
+        f"new letter_id each"
     )
     print()
     header = (
-        f"{'endpoint':<18}{'requests':>9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'max ms':>9}{'errors':>8}"
+        f"{'endpoint':<18}{'conn.':>6}{'requests':>10}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}"
+        f"{'p99 ms':>9}{'max ms':>9}{'errors':>8}"
     )
     print(header)
     print("-" * len(header))
-    for m in (echo, plans):
+    for m in measured:
+        r, lat = m.run, m.run.latency_ms
         print(
-            f"{m.name:<18}{m.requests:>9,}{m.per_second:>9,.0f}{m.percentile_ms(0.50):>9.1f}"
-            f"{m.percentile_ms(0.99):>9.1f}{m.percentile_ms(1.0):>9.1f}{m.errors:>8,}"
+            f"{m.name:<18}{m.connections:>6}{r.requests:>10,}{r.per_second:>9,.0f}"
+            f"{lat['p50']:>9.1f}{lat['p90']:>9.1f}{lat['p99']:>9.1f}{lat['max']:>9.1f}"
+            f"{r.errors:>8,}"
         )
-    ratio = plans.per_second / echo.per_second if echo.per_second else math.nan
-    print(f"\nplans/echo throughput: {ratio:.2f}  (the echo is the ceiling of this app here)")
+    same = next((p for p in plans if p.connections == echo.connections), None)
+    if same is not None:
+        ratio = same.run.per_second / echo.run.per_second if echo.run.per_second else math.nan
+        print(
+            f"\nplans/echo throughput at {echo.connections} connections: {ratio:.3f}  "
+            f"(the echo is the ceiling of this app here)"
+        )
 
-    print(f"\nCPU while measuring, in cores kept busy (of the machine's {cpus}):")
+    print(
+        f"\nCPU while measuring: milliseconds per request, and cores kept busy (of the "
+        f"machine's {cpus}; 'other' is the kernel, this script and the rest of the machine):"
+    )
     header = (
-        f"{'endpoint':<18}{'client':>9}{'server':>9}{'postgres':>10}{'other':>9}{'machine':>9}"
-        f"{'server ms/req':>15}"
+        f"{'endpoint':<18}{'conn.':>6}{'server ms':>11}{'pg ms':>8}{'wrk ms':>8}"
+        f"   {'server':>7}{'postgres':>9}{'wrk':>6}{'other':>7}{'machine':>8}"
     )
     print(header)
     print("-" * len(header))
-    for m in (echo, plans):
+    for m in measured:
+        r = m.run
         print(
-            f"{m.name:<18}{_fmt(m.client_cores):>9}{_fmt(m.server_cores):>9}"
-            f"{_fmt(m.postgres_cores):>10}{_fmt(m.other_cores):>9}{_fmt(m.machine_cores):>9}"
-            f"{_fmt(m.server_ms_per_request):>15}"
+            f"{m.name:<18}{m.connections:>6}{_fmt(r.ms_per_request(r.server_cpu)):>11}"
+            f"{_fmt(r.ms_per_request(r.postgres_cpu)):>8}{_fmt(r.ms_per_request(r.wrk_cpu)):>8}"
+            f"   {_fmt(r.cores(r.server_cpu)):>7}{_fmt(r.cores(r.postgres_cpu)):>9}"
+            f"{_fmt(r.cores(r.wrk_cpu)):>6}{_fmt(r.cores(r.other_cpu)):>7}"
+            f"{_fmt(r.cores(r.machine_cpu)):>8}"
         )
-    for m in (echo, plans):
-        if m.connections_per_worker is not None:
-            split = " + ".join(str(n) for n in m.connections_per_worker)
-            print(f"connections per server worker during {m.name}: {split}")
-    for m in (echo, plans):
-        busiest = max(m.client_cores_per_process)
-        if busiest > CLIENT_SATURATION:
-            print(
-                f"note: a client process used {busiest:.2f} of a core during {m.name}; the "
-                f"load generator may be holding the numbers back (try --client-processes "
-                f"{args.client_processes + 1})."
-            )
-
-    for m in (echo, plans):
-        unexpected = {k: n for k, n in m.outcomes.items() if k != str(m.expected_status)}
-        if unexpected:
-            print(f"\n{m.name} errors: {unexpected}; first: {m.first_error}")
-
-    created = plans.outcomes["201"] + plans.warmup_outcomes["201"]
     print(
-        f"\nstored: select count(*) from messages = {_count(stored)} "
-        f"(201 answers, warm-up included: {created:,})"
-        + ("" if stored == created else "  <-- MISMATCH")
+        "connections per server worker: "
+        + "; ".join(f"{m.name} at {m.connections}: {m.run.split}" for m in measured)
     )
 
-    p99 = plans.percentile_ms(0.99)
-    throughput_met = plans.per_second >= TARGET_PLANS_PER_SECOND
-    latency_met = p99 < TARGET_P99_MS
-    print(f"\nverdict (targets for a 2-core machine; this one has {cpus}):")
+    for m in measured:
+        for phase, run in (("", m.run), (" (warm-up)", m.warmup)):
+            if run is not None and (problem := run.describe_errors()):
+                print(f"\n{m.name} at {m.connections}{phase}: {problem}")
+
+    runs = [r for p in plans for r in (p.run, p.warmup) if r is not None]
+    created = sum(r.statuses["201"] for r in runs)
+    unanswered = sum(r.unanswered for r in runs)
+    verdict = "equal" if stored == created else "MISMATCH"
     print(
-        f"  {TARGET_PLANS_PER_SECOND:,} plans/s: {'met' if throughput_met else 'NOT met'} "
-        f"({plans.per_second:,.0f}/s)"
+        f"\nstored: select count(*) from messages = {_count(stored)}; 201 answers counted "
+        f"(warm-ups included): {created:,}  -> {verdict}"
+        + (f" ({unanswered:,} plans sent but unanswered)" if unanswered else "")
     )
-    print(f"  p99 < {TARGET_P99_MS:g} ms: {'met' if latency_met else 'NOT met'} ({p99:.1f} ms)")
-    if not latency_met:
-        # Little's law: in a closed loop the mean latency is concurrency / throughput.
-        needed = args.concurrency / (TARGET_P99_MS / 1000)
+
+    print(f"\ntargets (for a 2-core machine; this one has {cpus}), printed, never asserted:")
+    for p in plans:
+        ms = p.run.ms_per_request(p.run.server_cpu)
+        met = ms is not None and ms <= TARGET_SERVER_MS_PER_PLAN
         print(
-            f"  (at concurrency {args.concurrency} the mean latency is {args.concurrency} / "
-            f"throughput, so a p99 under {TARGET_P99_MS:g} ms needs well over {needed:,.0f}/s)"
+            f"  server CPU <= {TARGET_SERVER_MS_PER_PLAN:g} ms per plan at {p.connections} "
+            f"connections: {_met(met)} ({_fmt(ms)} ms)"
         )
-    if plans.errors:
-        print(f"  ({plans.errors:,} plans were not answered 201; see above)")
+    if same is None:
+        print(
+            f"  plans/s >= {TARGET_SHARE_OF_ECHO:g} x echo: n/a (plans not measured at "
+            f"{echo.connections} connections)"
+        )
+    else:
+        needed = TARGET_SHARE_OF_ECHO * echo.run.per_second
+        print(
+            f"  plans/s >= {TARGET_SHARE_OF_ECHO:g} x echo at {echo.connections} connections: "
+            f"{_met(same.run.per_second >= needed and not same.run.errors)} "
+            f"({same.run.per_second:,.0f}/s; {TARGET_SHARE_OF_ECHO:g} x {echo.run.per_second:,.0f}"
+            f"/s = {needed:,.0f}/s)"
+        )
+    at = next((p for p in plans if p.connections == TARGET_P99_CONNECTIONS), None)
+    if at is None:
+        print(
+            f"  p99 < {TARGET_P99_MS:g} ms at {TARGET_P99_CONNECTIONS} connections: n/a "
+            f"(not measured; --concurrency {','.join(map(str, args.concurrency))})"
+        )
+    else:
+        p99 = at.run.latency_ms["p99"]
+        print(
+            f"  p99 < {TARGET_P99_MS:g} ms at {TARGET_P99_CONNECTIONS} connections: "
+            f"{_met(p99 < TARGET_P99_MS and not at.run.errors)} ({p99:.1f} ms)"
+        )
+    if any(p.run.errors for p in plans):
+        print("  (plans had errors, see above: a target with errors is not met)")
+    if profile is not None:
+        print(f"\nprofile: {profile}")
+
+
+def _met(met: bool) -> str:
+    return "met" if met else "NOT met"
 
 
 def _count(value: int | str) -> str:
@@ -719,31 +466,47 @@ def _fmt(value: float | None) -> str:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description="POST /v1/plans on PostgreSQL at fixed concurrency, against a JSON echo."
+        description="POST /v1/plans on PostgreSQL under wrk, against a JSON echo."
     )
-    parser.add_argument("--seconds", type=float, default=20, help="per endpoint (default 20)")
+    parser.add_argument("--seconds", type=float, default=20, help="per measurement (default 20)")
     parser.add_argument("--warmup", type=float, default=3, help="seconds before each (default 3)")
-    parser.add_argument("--concurrency", type=int, default=32, help="requests in flight (32)")
+    parser.add_argument(
+        "--concurrency",
+        default="32,8",
+        help="connections, comma-separated; plans are measured at each, the echo at the "
+        "highest (%(default)s)",
+    )
     parser.add_argument("--workers", type=int, default=2, help="server worker processes (2)")
     parser.add_argument(
-        "--client-processes",
+        "--set",
+        action="append",
+        default=[],
+        metavar="SEKTORBRO_NAME=VALUE",
+        help="a setting for the server (repeatable), e.g. SEKTORBRO_DB_POOL_SIZE=4",
+    )
+    parser.add_argument(
+        "--profile",
         type=int,
-        default=1,
-        help="client processes sharing the concurrency (default 1)",
+        metavar="SECONDS",
+        help="record a server worker with py-spy for this long, while plans are measured at "
+        "the highest concurrency",
     )
     parser.add_argument(
         "--database-url",
         default=DEFAULT_DATABASE_URL,
         help="a PostgreSQL database whose server gets the bench database (default %(default)s)",
     )
-    parser.add_argument(
-        "--shared-pool",
-        action="store_true",
-        help="one httpx.AsyncClient per client process instead of one per sender (costlier)",
-    )
     args = parser.parse_args()
-    if not 1 <= args.client_processes <= min(9, args.concurrency):
-        parser.error("--client-processes must be between 1 and min(9, --concurrency)")
+    try:
+        args.concurrency = [int(c) for c in args.concurrency.split(",") if c.strip()]
+    except ValueError:
+        parser.error("--concurrency takes whole numbers separated by commas, e.g. 32,8")
+    if not args.concurrency or min(args.concurrency) < 1:
+        parser.error("--concurrency must be at least 1 each")
+    if args.seconds <= 0 or args.warmup < 0:
+        parser.error("--seconds must be positive and --warmup not negative")
+    if args.profile is not None and args.profile < 1:
+        parser.error("--profile takes a whole number of seconds, at least 1")
     return args
 
 
@@ -752,8 +515,9 @@ def main() -> int:
     # SIGTERM unwinds like Ctrl-C, so the server is stopped and the database dropped.
     signal.signal(signal.SIGTERM, _exit_on_signal)
     server_url = psycopg_url(args.database_url)
-    head, tail = plan_body_parts()
     try:
+        load_generator = wrk_version()
+        py_spy = find_py_spy() if args.profile else None
         with ExitStack() as stack:
             database_url = stack.enter_context(fresh_database(server_url))
             env = {k: v for k, v in os.environ.items() if not k.startswith("SEKTORBRO_")}
@@ -762,6 +526,7 @@ def main() -> int:
                 "SEKTORBRO_PATIENT_HASH_KEY": "bench-secret",
                 "SEKTORBRO_LOG_LEVEL": "WARNING",
             }
+            env |= dict(setting.split("=", 1) for setting in args.set)
             if args.workers > 1:  # as `sektorbro serve --workers N` does (app/cli.py)
                 metrics_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-"))
                 env["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
@@ -772,53 +537,74 @@ def main() -> int:
             database = postgres_description(engine)
 
             port = free_port()
-            log = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-"))) / "log"
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
+            log = work / "log"
+            body = work / "plan.json"
+            body_bytes = write_plan_body(body)
             server = stack.enter_context(
                 running_server(env, workers=args.workers, port=port, log=log)
             )
             base = f"http://127.0.0.1:{port}"
-            load = Load(
+            top = max(args.concurrency)
+            echo_load = Load(
+                script=PLAN_SCRIPT,
                 url=base + ECHO_PATH,
-                headers={"content-type": "application/json"},
-                body_head=head,
-                body_tail=tail,
-                concurrency=args.concurrency,
-                warmup_seconds=args.warmup,
-                seconds=args.seconds,
-                letter_prefix="B",
-                shared_pool=args.shared_pool,
-            )
-
-            print(f"measuring {ECHO_PATH} ...", flush=True)
-            echo = measure(
-                f"POST {ECHO_PATH}",
-                load,
-                processes=args.client_processes,
+                connections=top,
+                headers=("Content-Type: application/json",),
+                options=(("body", str(body)),),
                 expected_status=200,
-                server_pid=server.pid,
-                server_port=port,
             )
-            print(f"measuring {PLANS_PATH} ...", flush=True)
-            plans = measure(
-                f"POST {PLANS_PATH}",
-                replace(
-                    load,
-                    url=base + PLANS_PATH,
-                    headers=load.headers | {"authorization": f"Bearer {key}"},
-                ),
-                processes=args.client_processes,
+            plans_load = replace(
+                echo_load,
+                url=base + PLANS_PATH,
+                headers=(*echo_load.headers, f"Authorization: Bearer {key}"),
                 expected_status=201,
-                server_pid=server.pid,
-                server_port=port,
             )
+            profiler = None
+            if py_spy is not None and args.profile is not None:
+                profiler = Profiler(py_spy, args.profile, work / "py-spy.log")
+                stack.callback(profiler.stop)
+
+            echo = measure(
+                f"POST {ECHO_PATH}", echo_load, args=args, server_pid=server.pid, port=port
+            )
+            plans = []
+            for connections in args.concurrency:
+                start_profile = None
+                if profiler is not None and profiler.process is None and connections == top:
+
+                    def start_profile(found: dict[int, int] | None, p: Profiler = profiler) -> None:
+                        p.start(server.pid, found)
+
+                plans.append(
+                    measure(
+                        f"POST {PLANS_PATH}",
+                        replace(plans_load, connections=connections),
+                        args=args,
+                        server_pid=server.pid,
+                        port=port,
+                        on_running=start_profile,
+                    )
+                )
+            profile = None
+            if profiler is not None:
+                where = profiler.finish()
+                profile = (
+                    f"py-spy record --nonblocking --format raw, {args.profile} s of worker "
+                    f"{profiler.pid} during POST {PLANS_PATH} at {top} connections: {where}"
+                )
+                if args.profile > args.seconds:
+                    profile += "\n  (longer than --seconds: it also sampled what came after)"
             stored = count_messages(engine)
             report(
                 echo,
                 plans,
                 args=args,
-                body_bytes=len(head) + len(tail) + len("B0123456"),
+                body_bytes=body_bytes,
                 database=database,
+                load_generator=load_generator,
                 stored=stored,
+                profile=profile,
             )
             if server.poll() is not None:
                 print(f"\nthe server exited early:\n{log.read_text()}")
