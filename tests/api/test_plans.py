@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from lxml import etree
-from sqlalchemy import select
+from sqlalchemy import Connection, event, select
 from sqlalchemy.orm import Session
 
 from app import orm
@@ -490,3 +490,35 @@ class TestGetPlan:
         assert [(e.actor_gln, e.message_id) for e in events] == [(ODENSE_KOMMUNE, message_id)]
         assert events[0].patient_ref is not None
         assert "2512484916" not in events[0].patient_ref
+
+
+class TestStatementsOfAPlan:
+    def test_a_known_caller_s_plan_costs_one_read_and_one_write_on_postgresql(
+        self, client: TestClient, hospital: dict[str, str], connection: Connection, backend: str
+    ) -> None:
+        # The key is remembered after the first request (SEKTORBRO_KEY_CACHE_SECONDS).
+        assert post_plan(client, hospital, letter_id="OUH-FIRST").status_code == 201
+        statements: list[str] = []
+
+        def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE")):
+                statements.append(" ".join(statement.split()[:3]))
+
+        event.listen(connection, "before_cursor_execute", record)
+        try:
+            assert post_plan(client, hospital, letter_id="OUH-SECOND").status_code == 201
+        finally:
+            event.remove(connection, "before_cursor_execute", record)
+
+        # Routing reads the directory once; the message, its deliveries, their histories and
+        # the audit event are one INSERT on PostgreSQL, one per table on SQLite.
+        assert statements[0].startswith("SELECT organisations.gln")
+        if backend == "postgresql":
+            assert statements[1:] == ["WITH new_message AS"]
+        else:
+            assert statements[1:] == [
+                "INSERT INTO messages",
+                "INSERT INTO deliveries",
+                "INSERT INTO delivery_events",
+                "INSERT INTO audit_events",
+            ]
