@@ -37,7 +37,7 @@ class Settings(BaseSettings):
         default="INFO", description="Level of the `sektorbro` loggers."
     )
     db_pool_size: int = Field(
-        default=16,
+        default=8,
         gt=0,
         description="Database connections kept per process, and as many threads for the "
         "requests' database work, so that a thread never waits for a connection.",

@@ -77,7 +77,7 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 
 def make_engine(
-    database_url: str, *, pool_size: int = 16, timeout: float = 5.0, max_overflow: int = 4
+    database_url: str, *, pool_size: int = 8, timeout: float = 5.0, max_overflow: int = 4
 ) -> Engine:
     """Builds the engine for SQLite (WAL, foreign keys, busy timeout) or PostgreSQL.
 
