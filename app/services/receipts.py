@@ -11,6 +11,7 @@ positive → `acknowledged`, negative → `rejected`. MedCom's rules kept here:
 - receipts are never receipted (`minuspositivkvitt`).
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -28,7 +29,7 @@ from app.domain.messages import (
 from app.domain.organisation import MessageFormat
 from app.domain.receipts import Receipt, ReceiptKind, ReceiptLetter, RefuseCode
 from app.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
-from app.repositories import DeliveryRepository, MessageRepository
+from app.repositories import AuditEventRow, DeliveryRepository, MessageRepository
 from app.services import audit
 from app.services.context import RequestContext
 from app.services.deliveries import first_transmission, new_message
@@ -103,8 +104,10 @@ def acknowledge(
         envelope_id=new_envelope_id(), sent_at=ctx.now, acknowledgement_code="minuspositivkvitt"
     )
     xml = renderer.render_receipt(receipt, envelope=envelope)
-    stored = _store(session, ctx, receipt, xml, envelope.envelope_id, about=[delivery])
-    audit.record(session, ctx, "delivery.acknowledged", deliveries=[(message, delivery)])
+    events = audit.events(ctx, "delivery.acknowledged", deliveries=[(message, delivery)])
+    stored = _store(
+        session, ctx, receipt, xml, envelope.envelope_id, about=[delivery], audit_events=events
+    )
     return ReceiptOutcome(delivery, stored, created=True)
 
 
@@ -140,8 +143,10 @@ def accept_receipt(
     if not open_deliveries:
         # Every delivery it names was already answered the same way: nothing new to pass on.
         return ReceiptOutcome(deliveries[0], deliveries[0].receipt, created=False)
-    stored = _store(session, ctx, receipt, xml, envelope_id, about=open_deliveries)
-    audit.record(session, ctx, "receipt.received", deliveries=[(d.message, d) for d in deliveries])
+    events = audit.events(ctx, "receipt.received", deliveries=[(d.message, d) for d in deliveries])
+    stored = _store(
+        session, ctx, receipt, xml, envelope_id, about=open_deliveries, audit_events=events
+    )
     return ReceiptOutcome(deliveries[0], stored, created=True)
 
 
@@ -297,8 +302,10 @@ def _store(
     envelope_id: str,
     *,
     about: list[orm.Delivery],
+    audit_events: Sequence[AuditEventRow],
 ) -> orm.Message:
-    """Stores the receipt as a message to the original sender's inbox and settles `about`."""
+    """Stores the receipt as a message to the original sender's inbox, with the request's
+    audit events, and settles `about`."""
     body = receipt.as_body()
     message = new_message(
         type=MessageType.RECEIPT,
@@ -311,11 +318,6 @@ def _store(
         patient_ref=about[0].message.patient_ref,
         now=ctx.now,
     )
-    repository = MessageRepository(session)
-    if not repository.add_if_new(message):
-        raise Conflict(
-            "A receipt with this letter id from this sender was received at the same time."
-        )
     # Receipts are never receipted (minuspositivkvitt).
     delivery = first_transmission(
         message_id=message.message_id,
@@ -328,7 +330,10 @@ def _store(
         now=ctx.now,
     )
     message.deliveries = [delivery]
-    repository.add_deliveries(message.deliveries)
+    if not MessageRepository(session).add_delivered(message, message.deliveries, audit_events):
+        raise Conflict(
+            "A receipt with this letter id from this sender was received at the same time."
+        )
     settled = (
         DeliveryStatus.ACKNOWLEDGED
         if receipt.kind == ReceiptKind.POSITIVE
