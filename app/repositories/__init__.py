@@ -3,7 +3,7 @@
 from app.repositories.api_keys import ApiKeyRepository
 from app.repositories.audit import AuditEventRow, AuditRepository, AuditTarget
 from app.repositories.messages import DeliveryRepository, InboxEntry, MessageRepository
-from app.repositories.organisations import OrganisationRepository
+from app.repositories.organisations import DirectoryEntry, OrganisationRepository
 
 __all__ = [
     "ApiKeyRepository",
@@ -11,6 +11,7 @@ __all__ = [
     "AuditRepository",
     "AuditTarget",
     "DeliveryRepository",
+    "DirectoryEntry",
     "InboxEntry",
     "MessageRepository",
     "OrganisationRepository",

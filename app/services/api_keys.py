@@ -22,12 +22,11 @@ from sqlalchemy.orm import Session
 
 from app import orm
 from app.errors import AuthenticationRequired, Conflict, Forbidden, NotFound
-from app.repositories import ApiKeyRepository, OrganisationRepository
+from app.repositories import ApiKeyRepository, DirectoryEntry, OrganisationRepository
 
 __all__ = [
     "Caller",
     "CallerCache",
-    "CallerOrganisation",
     "authenticate",
     "create_key",
     "key_digest",
@@ -38,53 +37,14 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True)
-class CallerOrganisation:
-    """The calling organisation's directory entry as it was when its key was looked up: what
-    the use cases need to check and name the sender. A plain value, safe to share between
-    requests and threads, unlike a row bound to one session."""
-
-    gln: str
-    kind: str
-    name: str
-    department: str | None
-    unit: str | None
-    municipality_code: str | None
-    identifier_code: str
-    identifier: str
-    accepts: tuple[str, ...]
-    street: str | None
-    postcode: str | None
-    district: str | None
-    phone: str | None
-
-    @classmethod
-    def of(cls, row: orm.Organisation) -> "CallerOrganisation":
-        """The entry of a directory row."""
-        return cls(
-            gln=row.gln,
-            kind=row.kind,
-            name=row.name,
-            department=row.department,
-            unit=row.unit,
-            municipality_code=row.municipality_code,
-            identifier_code=row.identifier_code,
-            identifier=row.identifier,
-            accepts=tuple(row.accepts),
-            street=row.street,
-            postcode=row.postcode,
-            district=row.district,
-            phone=row.phone,
-        )
-
-
-@dataclass(frozen=True, slots=True)
 class Caller:
     """Who is calling: an organisation (by GLN, with its directory entry) or an administrator."""
 
     key_id: str
     organisation_gln: str | None
     is_admin: bool
-    organisation: CallerOrganisation | None = field(default=None, compare=False, repr=False)
+    # The directory entry as it was when the key was looked up.
+    organisation: DirectoryEntry | None = field(default=None, compare=False, repr=False)
 
 
 class CallerCache:
@@ -200,5 +160,5 @@ def authenticate(session: Session, key: str | None) -> Caller:
         key_id=row.key_id,
         organisation_gln=row.organisation_gln,
         is_admin=row.is_admin,
-        organisation=CallerOrganisation.of(row.organisation) if row.organisation else None,
+        organisation=DirectoryEntry.of(row.organisation) if row.organisation else None,
     )

@@ -26,9 +26,8 @@ from app.domain.messages import (
 )
 from app.domain.organisation import MessageFormat
 from app.errors import FieldError, Forbidden, NotFound, ValidationFailed, field_errors, located
-from app.repositories import MessageRepository
+from app.repositories import DirectoryEntry, MessageRepository
 from app.services import audit
-from app.services.api_keys import CallerOrganisation
 from app.services.context import RequestContext
 from app.services.deliveries import Submission, first_copy, first_transmission, new_message
 from app.services.messages import TrackedMessage, is_party, tracked
@@ -157,7 +156,7 @@ def get_thread(session: Session, ctx: RequestContext, *, thread_id: str) -> list
     return [tracked(message, ctx) for message in messages]
 
 
-def _sender(ctx: RequestContext, letter_input: LetterInput) -> CallerOrganisation:
+def _sender(ctx: RequestContext, letter_input: LetterInput) -> DirectoryEntry:
     sender = ctx.caller.organisation
     if sender is None:
         raise Forbidden("Letters are sent with an organisation's key, not an admin key.")

@@ -41,9 +41,8 @@ from app.domain.notices import (
 from app.domain.organisation import MessageFormat, OrganisationKind
 from app.domain.plan import Patient, Plan
 from app.errors import FieldError, Forbidden, ValidationFailed, field_errors
-from app.repositories import MessageRepository, OrganisationRepository
+from app.repositories import DirectoryEntry, MessageRepository, OrganisationRepository
 from app.services import audit
-from app.services.api_keys import CallerOrganisation
 from app.services.context import RequestContext
 from app.services.courses import PlanCourse, plan_course
 from app.services.deliveries import Submission, first_copy, first_transmission, new_message
@@ -204,7 +203,7 @@ def _apply(
 
 def _need_receivers(
     session: Session, notice: RehabilitationNeed
-) -> list[tuple[orm.Organisation, DeliveryRole]]:
+) -> list[tuple[DirectoryEntry, DeliveryRole]]:
     # R37: the patient's kommune, and a copy to the GP, each as an XDIS91 letter.
     glns = {notice.gp_gln} if notice.gp_gln else set()
     directory, kommune = OrganisationRepository(session).get_many_and_kommune(
@@ -243,7 +242,7 @@ def _need_receivers(
 
 def _plan_notice_receivers(
     session: Session, plan: orm.Message, result_receivers: list[str]
-) -> tuple[list[tuple[orm.Organisation, DeliveryRole]], list[FieldError]]:
+) -> tuple[list[tuple[DirectoryEntry, DeliveryRole]], list[FieldError]]:
     """The plan's sender and its result receivers (R34); one that cannot take an XDIS91 letter
     is left out with a warning, since the kommune cannot change the plan's receivers."""
     directory = OrganisationRepository(session).get_many({plan.sender_gln, *result_receivers})
@@ -272,7 +271,7 @@ def _plan_notice_receivers(
                 )
             )
         else:
-            receivers.append((organisation, role))
+            receivers.append((DirectoryEntry.of(organisation), role))
     return receivers, warnings
 
 
@@ -289,8 +288,8 @@ def _delivery(
     renderer: XmlRenderer,
     message: orm.Message,
     letter_id: str,
-    sender: CallerOrganisation,
-    receiver: orm.Organisation,
+    sender: DirectoryEntry,
+    receiver: DirectoryEntry,
     role: DeliveryRole,
     patient: Patient,
     subject: str,

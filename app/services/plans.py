@@ -24,9 +24,8 @@ from app.domain.organisation import MessageFormat, OrganisationKind
 from app.domain.plan import Plan
 from app.domain.rules import plan_warnings
 from app.errors import FieldError, Forbidden, NotFound, ValidationFailed, field_errors, located
-from app.repositories import MessageRepository, OrganisationRepository
+from app.repositories import DirectoryEntry, MessageRepository, OrganisationRepository
 from app.services import audit
-from app.services.api_keys import CallerOrganisation
 from app.services.context import RequestContext
 from app.services.courses import PlanStatus, plan_status
 from app.services.deliveries import Submission, first_copy, first_transmission, new_message
@@ -200,12 +199,13 @@ def deliver_plan_to(
                 )
             ]
         )
+    new_kommune = DirectoryEntry.of(kommune)
     transferred = PlanRouting(
-        primary=kommune,
+        primary=new_kommune,
         gp=routing.gp,
         cc=routing.cc,
         result_receivers=routing.result_receivers,
-        routes=[Route(kommune, DeliveryRole.PRIMARY, message_format)],
+        routes=[Route(new_kommune, DeliveryRole.PRIMARY, message_format)],
     )
     # Written with Core like every delivery (repositories/rows.py), not added to the loaded
     # plan's collection, which would insert them a second time.
@@ -232,7 +232,7 @@ def plan_document(session: Session, ctx: RequestContext, *, message_id: str) -> 
     return delivery.xml
 
 
-def _sending_hospital(ctx: RequestContext, plan: Plan) -> CallerOrganisation:
+def _sending_hospital(ctx: RequestContext, plan: Plan) -> DirectoryEntry:
     sender = ctx.caller.organisation
     if sender is None:
         raise Forbidden("Plans are sent with an organisation's key, not an admin key.")
@@ -249,7 +249,7 @@ def _sending_hospital(ctx: RequestContext, plan: Plan) -> CallerOrganisation:
 def _render(
     renderer: XmlRenderer,
     plan: Plan,
-    sender: orm.Organisation | CallerOrganisation,
+    sender: orm.Organisation | DirectoryEntry,
     routing: PlanRouting,
     ctx: RequestContext,
 ) -> list[RenderedDocument]:

@@ -18,8 +18,7 @@ from app.domain.messages import DeliveryRole
 from app.domain.organisation import MessageFormat
 from app.domain.plan import Plan
 from app.errors import FieldError, ValidationFailed
-from app.repositories import OrganisationRepository
-from app.services.api_keys import CallerOrganisation
+from app.repositories import DirectoryEntry, OrganisationRepository
 from app.xml import Party
 
 __all__ = ["PlanRouting", "Route", "best_format", "party_of", "route_letter", "route_plan"]
@@ -27,17 +26,17 @@ __all__ = ["PlanRouting", "Route", "best_format", "party_of", "route_letter", "r
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    organisation: orm.Organisation
+    organisation: DirectoryEntry
     role: DeliveryRole
     format: MessageFormat
 
 
 @dataclass(frozen=True, slots=True)
 class PlanRouting:
-    primary: orm.Organisation
-    gp: orm.Organisation | None
-    cc: list[orm.Organisation]
-    result_receivers: list[orm.Organisation]
+    primary: DirectoryEntry
+    gp: DirectoryEntry | None
+    cc: list[DirectoryEntry]
+    result_receivers: list[DirectoryEntry]
     routes: list[Route]
 
 
@@ -124,7 +123,7 @@ def route_letter(session: Session, *, field: str, gln: str) -> orm.Organisation:
     return receiver
 
 
-def party_of(organisation: orm.Organisation | CallerOrganisation) -> Party:
+def party_of(organisation: orm.Organisation | DirectoryEntry) -> Party:
     """A directory entry as MedCom's Sender or Receiver shows it."""
     return Party(
         gln=organisation.gln,
@@ -150,7 +149,9 @@ def _named_receivers(plan: Plan) -> list[tuple[str, str]]:
     return named
 
 
-def _check_known(field: str, organisation: orm.Organisation | None) -> FieldError | None:
+def _check_known(
+    field: str, organisation: orm.Organisation | DirectoryEntry | None
+) -> FieldError | None:
     if organisation is None:
         return FieldError(
             field, "receiver_unknown", "No organisation with this GLN is in the directory."
@@ -162,7 +163,7 @@ def _check_known(field: str, organisation: orm.Organisation | None) -> FieldErro
     return None
 
 
-def best_format(organisation: orm.Organisation) -> MessageFormat | None:
+def best_format(organisation: orm.Organisation | DirectoryEntry) -> MessageFormat | None:
     """The format a plan is delivered in to this organisation, or None if it takes neither."""
     # GGOP keeps the plan's structure; XDIS91 is MedCom's down-conversion for receivers that
     # cannot take GGOP (formats.md §4.5).
