@@ -5,6 +5,7 @@ wake-ups and the timers. Run it with `uvicorn --factory app.main:create_app` (wh
 """
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -84,6 +85,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             engine, on_inbox_filled=state.wakeups.notify, timeout=settings.db_timeout
         )
         await state.wakeups.start()
+        # Everything built so far lives as long as the process: out of the collector's way,
+        # so that a full collection does not walk it again in the middle of a request.
+        gc.freeze()
         timers = None
         if settings.run_timers:
             job = ack_timer_job(state.database.sessions, state.xml, state.clock, settings)
