@@ -162,7 +162,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
         # workers inherit the variable (app/metrics.py).
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="sektorbro-metrics-")
     uvicorn.run(
-        "app.main:create_app",
+        "app.main:create_served_app",
         factory=True,
         host=args.host,
         port=args.port,

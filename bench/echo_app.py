@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import Body, FastAPI
 from fastapi.responses import JSONResponse
 
-from app.main import create_app
+from app.main import create_served_app
 
 __all__ = ["ECHO_PATH", "create_bench_app"]
 
@@ -26,7 +26,7 @@ async def echo(body: Annotated[dict[str, Any], Body()]) -> JSONResponse:
 
 
 def create_bench_app() -> FastAPI:
-    """`app.main.create_app()` with settings from the environment, plus `POST /bench/echo`."""
-    app = create_app()
+    """`app.main.create_served_app()` (what `sektorbro serve` runs), plus `POST /bench/echo`."""
+    app = create_served_app()
     app.add_api_route(ECHO_PATH, echo, methods=["POST"], include_in_schema=False)
     return app
