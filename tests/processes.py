@@ -29,6 +29,12 @@ def run_sektorbro(*args: str, env: dict[str, str], cwd: Path) -> str:
     return done.stdout
 
 
+def key_for(gln: str, *, env: dict[str, str], cwd: Path) -> dict[str, str]:
+    """The Authorization header of a new key for organisation `gln` (`sektorbro keys create`)."""
+    key = run_sektorbro("keys", "create", "--org", gln, env=env, cwd=cwd).splitlines()[-1]
+    return {"Authorization": f"Bearer {key}"}
+
+
 def environment(**variables: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEKTORBRO_")}
     env.update(variables)

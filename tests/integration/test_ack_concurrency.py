@@ -8,14 +8,9 @@ import httpx
 import pytest
 
 from tests.factories import ODENSE_HOSPITAL, ODENSE_KOMMUNE, demo_directory_text, plan_fields
-from tests.processes import environment, free_port, run_sektorbro, running
+from tests.processes import environment, free_port, key_for, run_sektorbro, running
 
 POLLERS = 2
-
-
-def key_for(gln: str, *, env: dict[str, str], cwd: Path) -> dict[str, str]:
-    key = run_sektorbro("keys", "create", "--org", gln, env=env, cwd=cwd).splitlines()[-1]
-    return {"Authorization": f"Bearer {key}"}
 
 
 @pytest.mark.slow

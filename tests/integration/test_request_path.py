@@ -22,7 +22,7 @@ import pytest
 
 from tests.conftest import Databases
 from tests.factories import ODENSE_HOSPITAL, ODENSE_KOMMUNE, demo_directory_text, plan_fields
-from tests.processes import environment, free_port, run_sektorbro, running
+from tests.processes import environment, free_port, key_for, run_sektorbro, running
 
 BODY_TIMEOUT = 2.0
 KEY_CACHE_SECONDS = 1.0
@@ -38,11 +38,6 @@ class Server:
     hospital: dict[str, str]
     kommune: dict[str, str]
     process: "subprocess.Popen[str]"
-
-
-def key_for(gln: str, *, env: dict[str, str], cwd: Path) -> dict[str, str]:
-    key = run_sektorbro("keys", "create", "--org", gln, env=env, cwd=cwd).splitlines()[-1]
-    return {"Authorization": f"Bearer {key}"}
 
 
 @pytest.fixture(scope="module")
