@@ -122,6 +122,13 @@ def accept_receipt(
     if errors:
         raise ValidationFailed(errors)
     deliveries = _named_deliveries(session, receipt)
+    received_receipts = [d for d in deliveries if d.message.type == MessageType.RECEIPT]
+    if received_receipts:
+        _settle_named_receipts(ctx, receipt, received_receipts)
+        deliveries = [d for d in deliveries if d.message.type != MessageType.RECEIPT]
+        if not deliveries:
+            # Only receipts named: they are settled, and nothing is stored or passed on.
+            return ReceiptOutcome(received_receipts[0], None, created=False)
 
     existing = MessageRepository(session).get_by_letter(
         sender_gln=receipt.original_receiver, letter_id=receipt.letter_id
@@ -244,6 +251,45 @@ def _named_deliveries(session: Session, receipt: Receipt) -> list[orm.Delivery]:
     if errors:
         raise ValidationFailed(errors)
     return deliveries
+
+
+def _settle_named_receipts(
+    ctx: RequestContext, receipt: Receipt, received_receipts: list[orm.Delivery]
+) -> None:
+    """Receipts are never receipted (formats.md §6): a posted receipt that names receipts
+    only takes them out of the inbox, like acknowledging them there; it cannot refuse them."""
+    if receipt.kind == ReceiptKind.NEGATIVE:
+        raise ValidationFailed(_not_refusable_errors(receipt, received_receipts))
+    for delivery in received_receipts:
+        # An XCTL01 too: the VANS network's report on a receipt is not answered either, and
+        # the receipt is settled as acknowledged, as a positive receipt settles it.
+        _settle_received_receipt(ctx, delivery, ReceiptKind.POSITIVE)
+
+
+def _not_refusable_errors(
+    receipt: Receipt, received_receipts: list[orm.Delivery]
+) -> list[FieldError]:
+    """A FieldError for each reference of the posted receipt that names a receipt."""
+    original = f"/Emessage/{receipt.kind.element}/OriginalEmessage"
+    message = (
+        "This original letter is a receipt, and a receipt is never answered with a receipt "
+        "(MedCom, formats.md §6): it cannot be refused. Send no receipt for it, or a positive "
+        "one to take it out of the receiver's inbox."
+    )
+    if not receipt.original_letters:
+        return [
+            FieldError(f"{original}/OriginalEnvelopeIdentifier", "receipt_not_refusable", message)
+        ]
+    receipt_letter_ids = {d.message.letter_id for d in received_receipts}
+    return [
+        FieldError(
+            f"{original}/OriginalLetter[{number}]/OriginalLetterIdentifier",
+            "receipt_not_refusable",
+            message,
+        )
+        for number, letter in enumerate(receipt.original_letters, start=1)
+        if letter.letter_id in receipt_letter_ids
+    ]
 
 
 def _check_open(delivery: orm.Delivery) -> None:

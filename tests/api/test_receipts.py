@@ -6,7 +6,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from lxml import etree  # type: ignore[import-untyped]
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from app import orm
 from app.xml import XsdRegistry
 from tests.api.helpers import assert_problem, post_plan, rules_by_field
 from tests.factories import HJALLESE_GP, ODENSE_HOSPITAL, ODENSE_KOMMUNE
@@ -437,3 +440,110 @@ class TestReceiptsFromOutside:
         response = client.post("/v1/receipts", json={}, headers=keys[ODENSE_KOMMUNE])
 
         assert_problem(response, 415, "unsupported_media_type")
+
+
+def receipt_of_receipt(kind: str, item: dict[str, Any], *, sender: str = ODENSE_HOSPITAL) -> bytes:
+    """A receipt (XCTL01, XCTL02 or XCTL03) from another MedCom system for the receipt `item`
+    in Odense hospital's inbox, which Odense Kommune sent."""
+    element, version_code, refusal = {
+        "XCTL03": ("PositiveReceipt", "XC0330Q", ""),
+        "XCTL02": ("NegativeReceipt", "XC0230Q", "<RefuseCode>syntaksfejl</RefuseCode>"),
+        "XCTL01": ("NegativeVansReceipt", "XC0130Q", ""),
+    }[kind]
+    envelope_refusal = "<RefuseCode>ukendt_lokationsnummer</RefuseCode>" if kind == "XCTL01" else ""
+    return (
+        '<?xml version="1.0" encoding="windows-1252"?>'
+        f'<Emessage xmlns="{MEDCOM_2005}"><Envelope><Sent><Date>2026-11-20</Date>'
+        "<Time>10:05</Time></Sent><Identifier>EXT0002</Identifier>"
+        "<AcknowledgementCode>minuspositivkvitt</AcknowledgementCode></Envelope>"
+        f"<{element}><Letter><Identifier>EXTBREV02</Identifier>"
+        f"<VersionCode>{version_code}</VersionCode><StatisticalCode>{kind}</StatisticalCode>"
+        f"</Letter><Sender><EANIdentifier>{sender}</EANIdentifier></Sender>"
+        f"<Receiver><EANIdentifier>{ODENSE_KOMMUNE}</EANIdentifier></Receiver>"
+        f"<OriginalEmessage><OriginalEnvelopeIdentifier>{item['envelope_id']}"
+        "</OriginalEnvelopeIdentifier>"
+        f"<OriginalSender><EANIdentifier>{ODENSE_KOMMUNE}</EANIdentifier></OriginalSender>"
+        f"<OriginalReceiver><EANIdentifier>{ODENSE_HOSPITAL}</EANIdentifier></OriginalReceiver>"
+        f"{envelope_refusal}<OriginalLetter><OriginalLetterIdentifier>{item['letter_id']}"
+        "</OriginalLetterIdentifier><OriginalVersionCode>XC0330Q</OriginalVersionCode>"
+        f"{refusal}</OriginalLetter></OriginalEmessage></{element}></Emessage>"
+    ).encode("cp1252")
+
+
+class TestReceiptsAboutReceipts:
+    """Receipts are never receipted (formats.md §6), whoever posts the receipt."""
+
+    @pytest.fixture
+    def receipt_item(self, client: TestClient, keys: Keys, plan: dict[str, Any]) -> dict[str, Any]:
+        """Odense Kommune's XCTL03 for the plan, in Odense hospital's inbox."""
+        assert ack(client, keys, plan, ODENSE_KOMMUNE).status_code == 201
+        [item] = receipt_items(client, keys)
+        return item
+
+    def post(self, client: TestClient, headers: dict[str, str], xml: bytes) -> Any:
+        return client.post(
+            "/v1/receipts", content=xml, headers=headers | {"Content-Type": "application/xml"}
+        )
+
+    def message_and_delivery_counts(self, session: Session) -> tuple[int, int]:
+        session.expire_all()
+        messages = session.scalar(select(func.count()).select_from(orm.Message))
+        deliveries = session.scalar(select(func.count()).select_from(orm.Delivery))
+        return messages or 0, deliveries or 0
+
+    def test_a_negative_receipt_for_a_receipt_is_refused_as_not_refusable(
+        self, client: TestClient, keys: Keys, session: Session, receipt_item: dict[str, Any]
+    ) -> None:
+        before = self.message_and_delivery_counts(session)
+
+        response = self.post(
+            client, keys[ODENSE_HOSPITAL], receipt_of_receipt("XCTL02", receipt_item)
+        )
+
+        problem = assert_problem(response, 422, "validation_failed")
+        assert rules_by_field(problem) == {
+            "/Emessage/NegativeReceipt/OriginalEmessage/OriginalLetter[1]"
+            "/OriginalLetterIdentifier": "receipt_not_refusable"
+        }
+        assert self.message_and_delivery_counts(session) == before
+        assert [i["delivery_id"] for i in receipt_items(client, keys)] == [
+            receipt_item["delivery_id"]
+        ]
+
+    def test_a_positive_receipt_for_a_receipt_only_acknowledges_it(
+        self, client: TestClient, keys: Keys, session: Session, receipt_item: dict[str, Any]
+    ) -> None:
+        before = self.message_and_delivery_counts(session)
+
+        response = self.post(
+            client, keys[ODENSE_HOSPITAL], receipt_of_receipt("XCTL03", receipt_item)
+        )
+
+        assert response.status_code == 200, response.text
+        assert response.json()["delivery"]["delivery_id"] == receipt_item["delivery_id"]
+        assert response.json()["delivery"]["status"] == "acknowledged"
+        assert response.json()["receipt"] is None
+        assert receipt_items(client, keys) == []
+        assert client.get("/v1/inbox", headers=keys[ODENSE_KOMMUNE]).json()["items"] == []
+        assert self.message_and_delivery_counts(session) == before
+
+    def test_a_vans_receipt_for_a_receipt_only_acknowledges_it(
+        self,
+        client: TestClient,
+        keys: Keys,
+        admin_headers: dict[str, str],
+        session: Session,
+        receipt_item: dict[str, Any],
+    ) -> None:
+        before = self.message_and_delivery_counts(session)
+        xml = receipt_of_receipt("XCTL01", receipt_item, sender="DKKMDKMDNET")
+
+        response = self.post(client, admin_headers, xml)
+
+        assert response.status_code == 200, response.text
+        assert response.json()["delivery"]["delivery_id"] == receipt_item["delivery_id"]
+        assert response.json()["delivery"]["status"] == "acknowledged"
+        assert response.json()["receipt"] is None
+        assert receipt_items(client, keys) == []
+        assert client.get("/v1/inbox", headers=keys[ODENSE_KOMMUNE]).json()["items"] == []
+        assert self.message_and_delivery_counts(session) == before
