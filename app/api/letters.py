@@ -11,7 +11,15 @@ from app.api.payloads import (
     ThreadOut,
     problem_responses,
 )
-from app.deps import ContextDep, DatabaseDep, RequestBody, XmlDep, body_of, in_thread, wants_xml
+from app.deps import (
+    DatabaseDep,
+    OrganisationContextDep,
+    RequestBody,
+    XmlDep,
+    body_of,
+    in_thread,
+    wants_xml,
+)
 from app.services import letters
 
 __all__ = ["router", "threads_router"]
@@ -33,7 +41,8 @@ _LETTER_BODY: dict[str, Any] = {
             XML_MEDIA_TYPE: {
                 "schema": {
                     "type": "string",
-                    "description": "An XDIS91 (XD9134L) OIOXML document, any declared encoding.",
+                    "description": "An XDIS91 (XD9134L) OIOXML document in UTF-8, UTF-16, "
+                    "ISO-8859-1, ISO-8859-15 or windows-1252.",
                 },
                 "example": _XDIS91_EXAMPLE,
             },
@@ -73,7 +82,11 @@ def _read(body: RequestBody) -> letters.LetterInput:
 )
 @in_thread
 def submit_letter(
-    ctx: ContextDep, body: LetterBody, db: DatabaseDep, renderer: XmlDep, response: Response
+    ctx: OrganisationContextDep,
+    body: LetterBody,
+    db: DatabaseDep,
+    renderer: XmlDep,
+    response: Response,
 ) -> SubmissionOut:
     """Delivers the letter to `receiver_gln` as an XDIS91 letter (XD9134L). `reply_to` answers
     a message you received and `status: rettetbrev` with `corrects` replaces a letter you
@@ -100,12 +113,12 @@ def submit_letter(
             "description": "The letter; with `Accept: application/xml` the XDIS91 document as "
             "its receiver got it (ISO-8859-1).",
         },
-        **problem_responses(401, 404),
+        **problem_responses(401, 403, 404),
     },
 )
 @in_thread
 def get_letter(
-    message_id: str, request: Request, ctx: ContextDep, db: DatabaseDep
+    message_id: str, request: Request, ctx: OrganisationContextDep, db: DatabaseDep
 ) -> LetterOut | Response:
     """A letter the caller sent or received. Every read is audited."""
     with db.transaction() as session:
@@ -121,10 +134,10 @@ def get_letter(
     "/{thread_id}",
     response_model=ThreadOut,
     summary="Read a thread",
-    responses=problem_responses(401, 404),
+    responses=problem_responses(401, 403, 404),
 )
 @in_thread
-def get_thread(thread_id: str, ctx: ContextDep, db: DatabaseDep) -> ThreadOut:
+def get_thread(thread_id: str, ctx: OrganisationContextDep, db: DatabaseDep) -> ThreadOut:
     """The messages of a conversation that you sent or received, oldest first: a message, the
     letters that answer it and their corrections. Every read is audited."""
     with db.transaction() as session:

@@ -65,7 +65,8 @@ def read_letter_json(body: bytes) -> LetterInput:
 
 
 def read_letter_xml(body: bytes) -> LetterInput:
-    """Reads an XDIS91 letter (any declared encoding); a 422 names the XPath of each broken
+    """Reads an XDIS91 letter (app/xml/parse.py check_encoding: the declared encoding must be
+    one we accept and true); a 422 names the XPath of each broken
     element."""
     parsed = parse_xdis91(body)
     return LetterInput(

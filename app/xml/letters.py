@@ -2,8 +2,9 @@
 read into a validated `Letter`.
 
 Three steps (formats.md §3, §5):
-- `parse_xml` (app/xml/parse.py) parses the untrusted bytes: any declared encoding (UTF-8,
-  ISO-8859-1, windows-1252), no DOCTYPE, no entities, no network, bounded size.
+- `parse_xml` (app/xml/parse.py) parses the untrusted bytes: the declared encoding if it is
+  one Sektorbro reads and the bytes are in it (`check_encoding`: UTF-8, UTF-16, ISO-8859-1,
+  ISO-8859-15, windows-1252), no DOCTYPE, no entities, no network, bounded size.
 - The document must be an XDIS91 letter: an Emessage in MedCom's 2006/07/01 namespace holding
   one ClinicalEmail with VersionCode XD9134L and TypeCode XDIS91. Anything else is refused as a
   whole, naming what it is where that is known (another MedCom generation, a GGOP).

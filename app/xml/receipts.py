@@ -1,8 +1,9 @@
 """Inbound MedCom OIOXML receipts (XCTL01/02/03, namespace 2005/08/07) read into `Receipt`.
 
 Three steps (formats.md §6):
-- `parse_xml` (app/xml/parse.py) parses the untrusted bytes: any declared encoding, no DOCTYPE,
-  no entities, no network, bounded size.
+- `parse_xml` (app/xml/parse.py) parses the untrusted bytes: the declared encoding if it is
+  one Sektorbro reads and the bytes are in it (`check_encoding`), no DOCTYPE, no entities, no
+  network, bounded size.
 - The document must be a receipt: an Emessage in MedCom's 2005/08/07 namespace holding exactly
   one PositiveReceipt, NegativeReceipt or NegativeVansReceipt. That namespace also holds MedCom's
   older letters, which its schema accepts too, so this is checked apart from the XSD.

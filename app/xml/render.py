@@ -672,7 +672,7 @@ class XmlRenderer:
         envelope id and send time. The stored document is re-enveloped, not rendered again,
         so the receiver gets the same letter even if the directory changed meanwhile.
         """
-        tree = parse_xml(document)
+        tree = parse_xml(document, trusted=True)  # ours: its encoding is not checked again
         old = envelope_of(tree)
         for path, value in (
             ("{*}Sent/{*}Date", local_date(envelope.sent_at)),
