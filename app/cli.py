@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from app import __version__
+from app import __version__, orm
 from app.clock import SystemClock
 from app.config import Settings
 from app.db import make_engine, make_session_factory
@@ -91,7 +91,14 @@ def _parser() -> argparse.ArgumentParser:
     create = keys_sub.add_parser("create", help="create a key; it is printed on the last line")
     owner = create.add_mutually_exclusive_group(required=True)
     owner.add_argument("--org", metavar="GLN", help="the organisation the key acts for")
-    owner.add_argument("--admin", action="store_true", help="an administrator key")
+    owner.add_argument(
+        "--scope",
+        action="append",
+        metavar="SCOPE[,SCOPE]",
+        help="a key without an organisation, for these scopes (repeatable): "
+        + ", ".join(scope.value for scope in api_keys.Scope),
+    )
+    owner.add_argument("--admin", action="store_true", help="the same as --scope directory,metrics")
     create.add_argument("--label", help="a note on what the key is for")
     create.set_defaults(run=_create_key)
     revoke = keys_sub.add_parser("revoke", help="revoke a key by its id")
@@ -151,10 +158,18 @@ def _transaction(settings: Settings) -> Iterator[Session]:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> None:
-    if not settings.is_sqlite and settings.uses_development_patient_key:
-        raise CliError(
-            "set SEKTORBRO_PATIENT_HASH_KEY to a secret of your own: on PostgreSQL the "
-            "built-in development key would make CPR hashes guessable."
+    if settings.uses_development_patient_key:
+        if not settings.is_sqlite:
+            raise CliError(
+                "set SEKTORBRO_PATIENT_HASH_KEY to a secret of your own: on PostgreSQL the "
+                "built-in development key would make CPR hashes guessable."
+            )
+        # Fine for trying Sektorbro out; with real patients the hashes must not be guessable.
+        print(
+            "warning: SEKTORBRO_PATIENT_HASH_KEY is not set; CPR numbers are hashed with the "
+            "built-in development key. Set it to a secret of your own before real patients.",
+            file=sys.stderr,
+            flush=True,
         )
     _open_database(settings).dispose()
     if args.workers > 1 and settings.prometheus_multiproc_dir is None:
@@ -217,16 +232,34 @@ def _import_directory(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _create_key(args: argparse.Namespace, settings: Settings) -> None:
+    scopes = _scopes(args.scope) if args.scope else api_keys.ADMIN_SCOPES
     with _transaction(settings) as session:
         row, key = api_keys.create_key(
             session,
-            organisation_gln=None if args.admin else args.org,
+            organisation_gln=args.org,
+            scopes=scopes,
             label=args.label,
             now=SystemClock().now(),
         )
-    owner = "admin" if row.is_admin else f"organisation {row.organisation_gln}"
+    owner = _owner(row)
     print(f"Created API key {row.key_id} for {owner}. It is shown only now; store it safely.")
     print(key)
+
+
+def _scopes(values: list[str]) -> frozenset[api_keys.Scope]:
+    names = {name.strip() for value in values for name in value.split(",") if name.strip()}
+    try:
+        return frozenset(api_keys.Scope(name) for name in names)
+    except ValueError:
+        known = ", ".join(scope.value for scope in api_keys.Scope)
+        unknown = ", ".join(sorted(n for n in names if n not in set(api_keys.Scope)))
+        raise CliError(f"unknown scope {unknown}; the scopes are {known}") from None
+
+
+def _owner(row: orm.ApiKey) -> str:
+    if row.is_admin:
+        return "the scopes " + row.scopes.replace(",", ", ")
+    return f"organisation {row.organisation_gln}"
 
 
 def _revoke_key(args: argparse.Namespace, settings: Settings) -> None:
@@ -239,7 +272,7 @@ def _list_keys(args: argparse.Namespace, settings: Settings) -> None:
     with _transaction(settings) as session:
         rows = api_keys.list_keys(session)
     for row in rows:
-        owner = "admin" if row.is_admin else row.organisation_gln
+        owner = row.scopes if row.is_admin else row.organisation_gln
         state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
         print(f"{row.key_id}  {owner:<13}  {state:<18}  {row.label or ''}")
 

@@ -21,18 +21,21 @@ from app.config import Settings
 from app.db import Database
 from app.delivery.wakeups import InboxWakeups
 from app.errors import AuthenticationRequired, Forbidden, UnsupportedMediaType
-from app.services.api_keys import Caller, authenticate, key_digest
+from app.services.api_keys import Caller, Scope, authenticate, key_digest
 from app.services.context import RequestContext
 from app.state import AppState, app_state
 from app.xml import XmlRenderer
 
 __all__ = [
-    "AdminDep",
     "CallerDep",
     "ClockDep",
     "ContextDep",
     "DatabaseDep",
+    "DirectoryDep",
     "JsonBody",
+    "MetricsDep",
+    "OrganisationContextDep",
+    "ReceiptPosterDep",
     "RequestBody",
     "SettingsDep",
     "WakeupsDep",
@@ -127,13 +130,26 @@ def _look_up(database: Database, key: str) -> Caller:
 CallerDep = Annotated[Caller, Depends(_caller)]
 
 
-async def _admin(caller: CallerDep) -> Caller:
-    if not caller.is_admin:
-        raise Forbidden("This needs an admin key; your key belongs to an organisation.")
-    return caller
+def _scoped(scope: Scope) -> Callable[..., Coroutine[Any, Any, Caller]]:
+    async def require(caller: CallerDep) -> Caller:
+        if not caller.has(scope):
+            raise Forbidden(
+                f"This needs a key with the scope '{scope}' (sektorbro keys create --scope "
+                f"{scope}); {_holder(caller)}."
+            )
+        return caller
+
+    return require
 
 
-AdminDep = Annotated[Caller, Depends(_admin)]
+def _holder(caller: Caller) -> str:
+    if caller.organisation_gln is not None:
+        return f"your key belongs to organisation {caller.organisation_gln}"
+    return "your key has the scopes " + ", ".join(sorted(caller.scopes))
+
+
+DirectoryDep = Annotated[Caller, Depends(_scoped(Scope.DIRECTORY))]
+MetricsDep = Annotated[Caller, Depends(_scoped(Scope.METRICS))]
 
 
 async def _context(request: Request, caller: CallerDep, state: StateDep) -> RequestContext:
@@ -146,6 +162,34 @@ async def _context(request: Request, caller: CallerDep, state: StateDep) -> Requ
 
 
 ContextDep = Annotated[RequestContext, Depends(_context)]
+
+
+async def _organisation_context(ctx: ContextDep) -> RequestContext:
+    # Sending, receiving and reading messages is an organisation's business. A scoped key
+    # reads no organisation's patients (only `audit` reads across them, on its own routes).
+    if ctx.caller.organisation_gln is None:
+        raise Forbidden(
+            f"This is done with an organisation's key; {_holder(ctx.caller)}, and none of "
+            "them reads or sends an organisation's messages."
+        )
+    return ctx
+
+
+OrganisationContextDep = Annotated[RequestContext, Depends(_organisation_context)]
+
+
+async def _organisation_or_gateway(ctx: ContextDep) -> RequestContext:
+    # Receipts come from the organisations themselves, or from the network gateway (VANS) on
+    # their behalf; services/receipts.py checks for whom each may speak.
+    if ctx.caller.organisation_gln is None and not ctx.caller.has(Scope.GATEWAY):
+        raise Forbidden(
+            f"Receipts are posted with an organisation's key or a key with the scope "
+            f"'{Scope.GATEWAY}'; {_holder(ctx.caller)}."
+        )
+    return ctx
+
+
+ReceiptPosterDep = Annotated[RequestContext, Depends(_organisation_or_gateway)]
 
 BodyKind = Literal["json", "xml"]
 

@@ -92,7 +92,11 @@ class ApiKey(Base):
     organisation_gln: Mapped[str | None] = mapped_column(
         ForeignKey("organisations.gln"), index=True
     )
+    # True for a key without an organisation; what it may do is in `scopes`.
     is_admin: Mapped[bool] = mapped_column(Boolean)
+    # The scopes of such a key, comma-separated (app/services/api_keys.py, Scope); empty for an
+    # organisation's key.
+    scopes: Mapped[str] = mapped_column(String(100), server_default="")
     label: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -2,6 +2,7 @@
 
 import copy
 import json
+from collections.abc import Collection
 from datetime import UTC, date, datetime, time
 from functools import cache
 from importlib import resources
@@ -16,7 +17,7 @@ from app.domain.messages import DANISH_TIME
 from app.domain.notices import NoticeRecord, PlanFacts, PlanNotice
 from app.domain.organisation import Organisation
 from app.domain.plan import PlanType
-from app.services.api_keys import create_key
+from app.services.api_keys import ADMIN_SCOPES, Scope, create_key
 from app.services.directory import save_organisation
 from tests.conftest import FROZEN_NOW
 
@@ -149,9 +150,10 @@ def add_hospital(session: Session, **overrides: Any) -> orm.Organisation:
     return row
 
 
-def add_key(session: Session, *, gln: str | None) -> str:
-    """A key for organisation `gln`, or an admin key for None."""
-    _, key = create_key(session, organisation_gln=gln, label="test", now=FROZEN_NOW)
+def add_key(session: Session, *, gln: str | None, scopes: Collection[Scope] = ADMIN_SCOPES) -> str:
+    """A key for organisation `gln`, or for None a key with these scopes (by default the
+    admin's: directory and metrics)."""
+    _, key = create_key(session, organisation_gln=gln, scopes=scopes, label="test", now=FROZEN_NOW)
     return key
 
 

@@ -192,6 +192,31 @@ class TestDatabaseBehind:
         engine.dispose()
 
 
+class TestKeyScopes:
+    def test_a_key_is_created_with_the_scopes_given(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        monkeypatch.setenv("SEKTORBRO_DATABASE_URL", f"sqlite:///{tmp_path / 'k.db'}")
+        assert main(["keys", "create", "--scope", "gateway,audit", "--scope", "metrics"]) == 0
+        assert "the scopes audit, gateway, metrics" in capsys.readouterr().out
+
+    def test_admin_is_the_directory_and_metrics_scopes(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        monkeypatch.setenv("SEKTORBRO_DATABASE_URL", f"sqlite:///{tmp_path / 'k.db'}")
+        assert main(["keys", "create", "--admin"]) == 0
+        assert "the scopes directory, metrics" in capsys.readouterr().out
+
+    def test_an_unknown_scope_is_refused_naming_the_scopes(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        monkeypatch.setenv("SEKTORBRO_DATABASE_URL", f"sqlite:///{tmp_path / 'k.db'}")
+        assert main(["keys", "create", "--scope", "root"]) == 1
+        assert "unknown scope root; the scopes are directory, gateway, audit, metrics" in (
+            capsys.readouterr().err
+        )
+
+
 class TestServe:
     def test_serves_a_new_sqlite_database_without_a_migrate_step(self, tmp_path: Path) -> None:
         port = free_port()
@@ -200,6 +225,29 @@ class TestServe:
             ready = httpx.get(f"http://127.0.0.1:{port}/readyz")
         assert ready.status_code == 200
         assert ready.json()["database_revision"] == head_revision()
+
+    def test_serve_on_sqlite_with_the_development_key_warns_once_naming_the_variable(
+        self, tmp_path: Path
+    ) -> None:
+        env = environment(SEKTORBRO_DATABASE_URL=f"sqlite:///{tmp_path / 'dev.db'}")
+        with running(["serve"], env=env, cwd=tmp_path, port=free_port()):
+            pass
+        warnings = [
+            line
+            for line in (tmp_path / "sektorbro.log").read_text().splitlines()
+            if "SEKTORBRO_PATIENT_HASH_KEY" in line
+        ]
+        assert len(warnings) == 1
+        assert warnings[0].startswith("warning:")
+
+    def test_serve_with_a_patient_hash_key_of_its_own_does_not_warn(self, tmp_path: Path) -> None:
+        env = environment(
+            SEKTORBRO_DATABASE_URL=f"sqlite:///{tmp_path / 'own.db'}",
+            SEKTORBRO_PATIENT_HASH_KEY="a-deployment-secret",
+        )
+        with running(["serve"], env=env, cwd=tmp_path, port=free_port()):
+            pass
+        assert "SEKTORBRO_PATIENT_HASH_KEY" not in (tmp_path / "sektorbro.log").read_text()
 
     def test_metrics_add_up_the_requests_of_every_worker(self, tmp_path: Path) -> None:
         port = free_port()

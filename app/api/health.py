@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Request, Response
 
 from app.api.payloads import Readiness, problem_responses
-from app.deps import AdminDep, DatabaseDep, in_thread
+from app.deps import DatabaseDep, MetricsDep, in_thread
 from app.services.health import check_ready
 from app.state import app_state
 
@@ -31,14 +31,14 @@ def readyz(request: Request, db: DatabaseDep) -> Readiness:
 
 @router.get(
     "/metrics",
-    summary="Prometheus metrics (admin)",
+    summary="Prometheus metrics (scope metrics)",
     response_class=Response,
     responses={
         200: {"content": {"text/plain": {}}, "description": "Prometheus text format."},
         **problem_responses(401, 403),
     },
 )
-def metrics(request: Request, _admin: AdminDep) -> Response:
+def metrics(request: Request, _caller: MetricsDep) -> Response:
     """Requests by route and status and a latency histogram, in Prometheus text format."""
     return Response(
         app_state(request.app).metrics.render(),

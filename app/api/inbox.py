@@ -16,7 +16,15 @@ from app.api.payloads import (
     problem_responses,
 )
 from app.db import Database
-from app.deps import ContextDep, DatabaseDep, JsonBody, WakeupsDep, XmlDep, in_thread, wants_xml
+from app.deps import (
+    DatabaseDep,
+    JsonBody,
+    OrganisationContextDep,
+    WakeupsDep,
+    XmlDep,
+    in_thread,
+    wants_xml,
+)
 from app.repositories import InboxEntry
 from app.services import inbox, receipts
 from app.services.context import RequestContext
@@ -30,10 +38,10 @@ router = APIRouter(prefix="/v1/inbox", tags=["inbox"])
     "",
     response_model=InboxPage,
     summary="Poll your inbox",
-    responses=problem_responses(401, 422),
+    responses=problem_responses(401, 403, 422),
 )
 async def list_inbox(
-    ctx: ContextDep,
+    ctx: OrganisationContextDep,
     db: DatabaseDep,
     wakeups: WakeupsDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -86,12 +94,12 @@ def _has_entries(db: Database, ctx: RequestContext, cursor: str | None) -> bool:
             "description": "The delivery; with `Accept: application/xml` the MedCom document "
             "byte for byte (ISO-8859-1).",
         },
-        **problem_responses(401, 404),
+        **problem_responses(401, 403, 404),
     },
 )
 @in_thread
 def fetch_delivery(
-    delivery_id: str, request: Request, ctx: ContextDep, db: DatabaseDep
+    delivery_id: str, request: Request, ctx: OrganisationContextDep, db: DatabaseDep
 ) -> InboxItem | Response:
     """One delivery of the caller's; marks it `fetched`."""
     with db.transaction() as session:
@@ -108,13 +116,13 @@ def fetch_delivery(
     summary="Acknowledge a delivery",
     responses={
         200: {"model": AckOut, "description": "Acknowledged before in the same way."},
-        **problem_responses(401, 404, 409, 422),
+        **problem_responses(401, 403, 404, 409, 422),
     },
 )
 @in_thread
 def acknowledge(
     delivery_id: str,
-    ctx: ContextDep,
+    ctx: OrganisationContextDep,
     _json: JsonBody,
     ack: AckIn,
     response: Response,

@@ -6,7 +6,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from app.api.payloads import DeadlinePage, DeadlineRowOut, SubmissionOut, problem_responses
-from app.deps import ContextDep, DatabaseDep, RequestBody, XmlDep, body_of, in_thread
+from app.deps import (
+    ContextDep,
+    DatabaseDep,
+    OrganisationContextDep,
+    RequestBody,
+    XmlDep,
+    body_of,
+    in_thread,
+)
 from app.domain.deadlines import DeadlineState
 from app.domain.identifiers import Kommunekode
 from app.services import deadlines, notices
@@ -40,7 +48,11 @@ _NOTICE_BODY: dict[str, Any] = {
 )
 @in_thread
 def submit_notice(
-    ctx: ContextDep, body: NoticeBody, db: DatabaseDep, renderer: XmlDep, response: Response
+    ctx: OrganisationContextDep,
+    body: NoticeBody,
+    db: DatabaseDep,
+    renderer: XmlDep,
+    response: Response,
 ) -> SubmissionOut:
     """A hospital's early notice of rehabilitation need (`rehabilitation_need`) goes to the
     patient's kommune (`patient.municipality_code`) and the GP given. A kommune's notice about
@@ -63,7 +75,7 @@ def submit_notice(
     "",
     response_model=DeadlinePage,
     summary="Plans by start deadline",
-    responses=problem_responses(401, 422),
+    responses=problem_responses(401, 403, 422),
 )
 @in_thread
 def list_deadlines(

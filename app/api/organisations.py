@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Query, Response, status
 
 from app.api.payloads import OrganisationOut, OrganisationPage, OrganisationPut, problem_responses
-from app.deps import AdminDep, CallerDep, ClockDep, DatabaseDep, JsonBody, in_thread
+from app.deps import CallerDep, ClockDep, DatabaseDep, DirectoryDep, JsonBody, in_thread
 from app.domain.identifiers import Gln, Kommunekode
 from app.domain.organisation import Organisation, OrganisationKind
 from app.errors import FieldError, ValidationFailed
@@ -89,7 +89,7 @@ def get_organisation(gln: GlnPath, db: DatabaseDep, _caller: CallerDep) -> Organ
 @router.put(
     "/{gln}",
     response_model=OrganisationOut,
-    summary="Create or update an organisation (admin)",
+    summary="Create or update an organisation (scope directory)",
     responses={
         201: {"model": OrganisationOut, "description": "Created."},
         **problem_responses(401, 403, 409, 413, 415, 422),
@@ -99,7 +99,7 @@ def get_organisation(gln: GlnPath, db: DatabaseDep, _caller: CallerDep) -> Organ
 def put_organisation(
     gln: GlnPath,
     # Authentication first: a caller without a key learns nothing about the media type.
-    _admin: AdminDep,
+    _caller: DirectoryDep,
     _json: JsonBody,
     body: Annotated[
         OrganisationPut,
@@ -114,7 +114,8 @@ def put_organisation(
     clock: ClockDep,
     response: Response,
 ) -> OrganisationOut:
-    """Creates the organisation (201) or replaces its entry (200). Admin keys only.
+    """Creates the organisation (201) or replaces its entry (200). Keys with the scope
+    `directory` only.
 
     The body is the organisation as GET returns it, without the read-only `created_at` and
     `updated_at`; `gln` may be left out (it is in the URL).

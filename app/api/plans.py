@@ -12,7 +12,15 @@ from app.api.payloads import (
     SubmissionOut,
     problem_responses,
 )
-from app.deps import ContextDep, DatabaseDep, RequestBody, XmlDep, body_of, in_thread, wants_xml
+from app.deps import (
+    DatabaseDep,
+    OrganisationContextDep,
+    RequestBody,
+    XmlDep,
+    body_of,
+    in_thread,
+    wants_xml,
+)
 from app.services import plans
 from app.services.context import RequestContext
 
@@ -72,7 +80,11 @@ def _read(body: RequestBody, ctx: RequestContext) -> plans.PlanInput:
 )
 @in_thread
 def submit_plan(
-    ctx: ContextDep, body: PlanBody, db: DatabaseDep, renderer: XmlDep, response: Response
+    ctx: OrganisationContextDep,
+    body: PlanBody,
+    db: DatabaseDep,
+    renderer: XmlDep,
+    response: Response,
 ) -> SubmissionOut:
     """Stores the plan and delivers it to the bopælskommune, the GP (unless deselected) and any
     CC receivers, each as GGOP or, for receivers that take only XDIS91, as an XDIS91 letter.
@@ -97,7 +109,7 @@ def submit_plan(
 )
 @in_thread
 def validate_plan(
-    ctx: ContextDep, body: PlanBody, db: DatabaseDep, renderer: XmlDep
+    ctx: OrganisationContextDep, body: PlanBody, db: DatabaseDep, renderer: XmlDep
 ) -> PlanValidation:
     """Runs every check of `POST /v1/plans` and renders each receiver's document; stores and
     sends nothing."""
@@ -129,12 +141,12 @@ def validate_plan(
             "description": "The plan; with `Accept: application/xml` the MedCom document the "
             "caller received (for its sender: the one the kommune received).",
         },
-        **problem_responses(401, 404),
+        **problem_responses(401, 403, 404),
     },
 )
 @in_thread
 def get_plan(
-    message_id: str, request: Request, ctx: ContextDep, db: DatabaseDep
+    message_id: str, request: Request, ctx: OrganisationContextDep, db: DatabaseDep
 ) -> PlanOut | Response:
     """A plan the caller sent or received, with its `business_status`, `deadline_status` and
     the `timeline` of the kommune's notices. Every read is audited."""

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response, status
 
 from app.api.payloads import AckOut, DeliveryOut, ReceiptOut, problem_responses
-from app.deps import ContextDep, DatabaseDep, RequestBody, body_of, in_thread
+from app.deps import DatabaseDep, ReceiptPosterDep, RequestBody, body_of, in_thread
 from app.services import receipts
 from app.xml import envelope_id_of, in_latin1, parse_receipt
 
@@ -44,11 +44,15 @@ _RECEIPT_BODY = {
     },
 )
 @in_thread
-def post_receipt(ctx: ContextDep, body: ReceiptBody, response: Response, db: DatabaseDep) -> AckOut:
+def post_receipt(
+    ctx: ReceiptPosterDep, body: ReceiptBody, response: Response, db: DatabaseDep
+) -> AckOut:
     """Applies a MedCom receipt (XCTL03 positive, XCTL02 negative, XCTL01 negative from the
-    VANS network; any declared encoding) to the deliveries it names by original envelope id,
-    original letter id and EANs, and passes it to the original sender's inbox in ISO-8859-1.
-    An organisation posts receipts in its own name; XCTL01 needs the gateway's admin key."""
+    VANS network; in an accepted encoding, which must be true) to the deliveries it names by
+    original envelope id, original letter id and EANs, and passes it to the original
+    sender's inbox in ISO-8859-1.
+    An organisation posts receipts in its own name; XCTL01, and receipts on behalf of others,
+    need a key with the scope `gateway`."""
     receipt = parse_receipt(body.content)
     envelope_id, xml = envelope_id_of(body.content), in_latin1(body.content)
     with db.transaction() as session:

@@ -15,8 +15,10 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
@@ -25,15 +27,33 @@ from app.errors import AuthenticationRequired, Conflict, Forbidden, NotFound
 from app.repositories import ApiKeyRepository, DirectoryEntry, OrganisationRepository
 
 __all__ = [
+    "ADMIN_SCOPES",
     "Caller",
     "CallerCache",
+    "Scope",
     "authenticate",
     "create_key",
     "key_digest",
     "list_keys",
     "revoke_key",
     "revoke_keys_with_label",
+    "scopes_of",
 ]
+
+
+class Scope(StrEnum):
+    """What a key without an organisation may do: one job each, so that no key holds every
+    power (least privilege). Only `audit` reads patient data across organisations, and each
+    such read is audited."""
+
+    DIRECTORY = "directory"  # create and change organisations
+    GATEWAY = "gateway"  # the network gateway (VANS): XCTL01 and receipts on behalf of others
+    AUDIT = "audit"  # patient data across organisations (the deadlines of every kommune)
+    METRICS = "metrics"  # /metrics
+
+
+# What `--admin` stands for: directory administration and /metrics, as the README has it.
+ADMIN_SCOPES = frozenset({Scope.DIRECTORY, Scope.METRICS})
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +62,14 @@ class Caller:
 
     key_id: str
     organisation_gln: str | None
-    is_admin: bool
+    is_admin: bool  # a key without an organisation; what it may do is in `scopes`
     # The directory entry as it was when the key was looked up.
     organisation: DirectoryEntry | None = field(default=None, compare=False, repr=False)
+    scopes: frozenset[Scope] = field(default=frozenset(), compare=False)
+
+    def has(self, scope: Scope) -> bool:
+        """True if this key holds `scope` (an organisation's key holds none)."""
+        return scope in self.scopes
 
 
 class CallerCache:
@@ -93,11 +118,15 @@ def create_key(
     organisation_gln: str | None,
     label: str | None,
     now: datetime,
+    scopes: Collection[Scope] = ADMIN_SCOPES,
 ) -> tuple[orm.ApiKey, str]:
-    """Creates a key for an organisation, or an admin key when `organisation_gln` is None.
+    """Creates a key for an organisation, or, when `organisation_gln` is None, a key with
+    these scopes (by default `ADMIN_SCOPES`).
 
     Returns the stored row and the key itself, which exists nowhere else afterwards.
     """
+    if organisation_gln is None and not scopes:
+        raise ValueError("a key without an organisation needs at least one scope")
     if organisation_gln is not None:
         organisation = OrganisationRepository(session).get(organisation_gln)
         if organisation is None:
@@ -111,6 +140,7 @@ def create_key(
         key_hash=key_digest(key),
         organisation_gln=organisation_gln,
         is_admin=organisation_gln is None,
+        scopes="" if organisation_gln is not None else ",".join(sorted(scopes)),
         label=label,
         created_at=now,
         revoked_at=None,
@@ -161,4 +191,10 @@ def authenticate(session: Session, key: str | None) -> Caller:
         organisation_gln=row.organisation_gln,
         is_admin=row.is_admin,
         organisation=DirectoryEntry.of(row.organisation) if row.organisation else None,
+        scopes=scopes_of(row),
     )
+
+
+def scopes_of(row: orm.ApiKey) -> frozenset[Scope]:
+    """The scopes stored with a key."""
+    return frozenset(Scope(name) for name in row.scopes.split(",") if name)

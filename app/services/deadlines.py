@@ -10,8 +10,10 @@ from sqlalchemy.orm import Session
 from app import orm
 from app.domain.deadlines import DUE_SOON_DAYS, DeadlineState, deadline_state
 from app.domain.messages import DeliveryRole
+from app.errors import Forbidden
 from app.repositories import MessageRepository
 from app.services import audit
+from app.services.api_keys import Scope
 from app.services.context import RequestContext
 from app.services.cursors import decode_date_keyset, encode_date_keyset
 
@@ -38,8 +40,15 @@ def list_deadlines(
     limit: int,
 ) -> tuple[list[DeadlineRow], str | None]:
     """A page of plans by deadline in force (earliest first) and the next cursor (or None);
-    an organisation sees the plans it sent or received, an admin key all. Each row names the
-    patient, so the read is audited."""
+    an organisation sees the plans it sent or received, a key with the scope `audit` every
+    organisation's. Each row names the patient, so the read is audited."""
+    caller = ctx.caller
+    if caller.organisation_gln is None and not caller.has(Scope.AUDIT):
+        # Least privilege: only `audit` reads patient data across organisations.
+        raise Forbidden(
+            "Every organisation's deadlines name their patients: this needs an organisation's "
+            "key (its own plans) or a key with the scope 'audit'."
+        )
     plans = MessageRepository(session).deadlines(
         ctx.caller.organisation_gln,
         state=state,

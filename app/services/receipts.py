@@ -31,6 +31,7 @@ from app.domain.receipts import Receipt, ReceiptKind, ReceiptLetter, RefuseCode
 from app.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from app.repositories import AuditEventRow, DeliveryRepository, MessageRepository
 from app.services import audit
+from app.services.api_keys import Scope
 from app.services.context import RequestContext
 from app.services.deliveries import first_transmission, new_message
 from app.xml import Envelope, XmlRenderer
@@ -159,11 +160,16 @@ def accept_receipt(
 
 def _check_poster(ctx: RequestContext, receipt: Receipt) -> None:
     caller = ctx.caller
-    if caller.is_admin:
-        return  # the network gateway posts receipts on the receivers' behalf
+    if caller.has(Scope.GATEWAY):
+        # The network gateway posts receipts on the receivers' behalf; the audit events of
+        # the request name the gateway's key as the actor.
+        return
+    if caller.organisation_gln is None:
+        raise Forbidden("Receipts on behalf of others need a key with the scope 'gateway'.")
     if receipt.kind == ReceiptKind.VANS_NEGATIVE:
         raise Forbidden(
-            "XCTL01 receipts come from the VANS network; post them with the gateway's admin key."
+            "XCTL01 receipts come from the VANS network; post them with a key with the scope "
+            "'gateway'."
         )
     if receipt.sender != caller.organisation_gln:
         raise Forbidden(

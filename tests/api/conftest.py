@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.clock import FixedClock
 from app.config import Settings
 from app.main import create_app
+from app.services.api_keys import Scope
 from app.state import app_state
 from tests.conftest import FROZEN_NOW
 from tests.factories import (
@@ -33,6 +34,18 @@ BuildClient = Callable[..., TestClient]
 def admin_headers(session: Session) -> dict[str, str]:
     """The Authorization header of a fresh admin key."""
     return bearer(add_key(session, gln=None))
+
+
+@pytest.fixture
+def gateway_headers(session: Session) -> dict[str, str]:
+    """The Authorization header of a fresh key with the scope `gateway` (VANS)."""
+    return bearer(add_key(session, gln=None, scopes={Scope.GATEWAY}))
+
+
+@pytest.fixture
+def audit_headers(session: Session) -> dict[str, str]:
+    """The Authorization header of a fresh key with the scope `audit`."""
+    return bearer(add_key(session, gln=None, scopes={Scope.AUDIT}))
 
 
 @pytest.fixture

@@ -531,14 +531,14 @@ class TestReceiptsAboutReceipts:
         self,
         client: TestClient,
         keys: Keys,
-        admin_headers: dict[str, str],
+        gateway_headers: dict[str, str],
         session: Session,
         receipt_item: dict[str, Any],
     ) -> None:
         before = self.message_and_delivery_counts(session)
         xml = receipt_of_receipt("XCTL01", receipt_item, sender="DKKMDKMDNET")
 
-        response = self.post(client, admin_headers, xml)
+        response = self.post(client, gateway_headers, xml)
 
         assert response.status_code == 200, response.text
         assert response.json()["delivery"]["delivery_id"] == receipt_item["delivery_id"]

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import orm
+from app.services.api_keys import Scope
 from tests.conftest import FROZEN_NOW
 from tests.factories import add_hospital, add_key, add_organisation, bearer
 
@@ -25,7 +26,7 @@ def example(name: str) -> bytes:
 
 @pytest.fixture
 def medcom_parties(session: Session) -> dict[str, dict[str, str]]:
-    """The two organisations of the examples, with keys, and an admin key (the gateway)."""
+    """The two organisations of the examples, with keys, and the gateway's key (VANS)."""
     add_hospital(session, gln=ORIGINAL_SENDER, name="Eksempelsygehus", identifier="1301011")
     add_organisation(
         session,
@@ -37,7 +38,7 @@ def medcom_parties(session: Session) -> dict[str, dict[str, str]]:
         municipality_code=None,
     )
     keys = {gln: bearer(add_key(session, gln=gln)) for gln in (ORIGINAL_SENDER, ORIGINAL_RECEIVER)}
-    keys["admin"] = bearer(add_key(session, gln=None))
+    keys["gateway"] = bearer(add_key(session, gln=None, scopes={Scope.GATEWAY}))
     session.commit()
     return keys
 
@@ -126,7 +127,7 @@ def test_medcoms_vans_receipt_rejects_both_letters_of_the_envelope(
     sent_letter(session, "1111FRE01095")
     sent_letter(session, "1111MAN01095")
 
-    response = post(client, medcom_parties["admin"], example("xctl01"))
+    response = post(client, medcom_parties["gateway"], example("xctl01"))
 
     assert response.status_code == 201, response.text
     fre, man = status_of(session, "1111FRE01095"), status_of(session, "1111MAN01095")
@@ -134,7 +135,7 @@ def test_medcoms_vans_receipt_rejects_both_letters_of_the_envelope(
     assert fre[1] == man[1] == response.json()["receipt"]["message_id"]
 
 
-def test_a_vans_receipt_needs_the_gateways_admin_key(
+def test_a_vans_receipt_needs_the_gateways_key(
     client: TestClient, session: Session, medcom_parties: dict[str, dict[str, str]]
 ) -> None:
     sent_letter(session, "1111FRE01095")
