@@ -3,29 +3,34 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
-from app.api.payloads import MessageOut, MessagePage, problem_responses
-from app.deps import ContextDep, DatabaseDep, SettingsDep, XmlDep, in_thread
+from app.api.payloads import MessageOut, MessagePage, MessageSearch, problem_responses
+from app.db import Database
+from app.deps import DatabaseDep, JsonBody, OrganisationContextDep, SettingsDep, XmlDep, in_thread
 from app.domain.messages import DeliveryStatus, MessageType
 from app.services import messages, transmissions
+from app.services.context import RequestContext
 from app.services.messages import Direction
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"])
 
+SEARCH_PATH = "/v1/messages/search"
+
 
 @router.get(
     "",
     response_model=MessagePage,
     summary="List your messages",
-    responses=problem_responses(401, 422),
+    responses=problem_responses(401, 403, 422),
 )
 @in_thread
 def list_messages(
-    ctx: ContextDep,
+    ctx: OrganisationContextDep,
     db: DatabaseDep,
+    response: Response,
     direction: Annotated[Direction | None, Query(description="Sent or received only.")] = None,
     type: Annotated[MessageType | None, Query(description="Only this message type.")] = None,
     status: Annotated[
@@ -38,19 +43,26 @@ def list_messages(
     patient_cpr: Annotated[
         str | None,
         Query(
-            description="Only this patient's messages. The search is audited; the number is "
-            "never logged."
+            deprecated=True,
+            description="Deprecated: use `POST /v1/messages/search` with `patient_cpr` in the "
+            "body; a URL is logged by every proxy on the way. Only this patient's messages. "
+            "The search is audited; the number is never logged by Sektorbro.",
         ),
     ] = None,
     since: Annotated[datetime | None, Query(description="Created at or after.")] = None,
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> MessagePage:
-    """Messages the caller sent or received, newest first."""
-    with db.transaction() as session:
-        page, next_cursor = messages.list_messages(
-            session,
-            ctx,
+    """Messages the caller sent or received, newest first. To search by CPR number, use
+    `POST /v1/messages/search`: `patient_cpr` here is deprecated, and a request using it is
+    answered with `Deprecation: true` and a `Link` to its successor."""
+    if patient_cpr is not None:
+        response.headers["Deprecation"] = "true"
+        response.headers["Link"] = f'<{SEARCH_PATH}>; rel="successor-version"'
+    return _page(
+        db,
+        ctx,
+        MessageSearch.model_construct(
             direction=direction,
             type=type,
             status=status,
@@ -58,6 +70,38 @@ def list_messages(
             since=since,
             cursor=cursor,
             limit=limit,
+        ),
+    )
+
+
+@router.post(
+    "/search",
+    response_model=MessagePage,
+    summary="Search your messages",
+    responses=problem_responses(401, 403, 413, 415, 422),
+)
+@in_thread
+def search_messages(
+    ctx: OrganisationContextDep, _json: JsonBody, search: MessageSearch, db: DatabaseDep
+) -> MessagePage:
+    """The filters of `GET /v1/messages` in a JSON body, so that a CPR number stays out of
+    URLs: messages the caller sent or received, newest first. A search by `patient_cpr` is
+    audited; pass `next_cursor` as `cursor` (with the same filters) for the next page."""
+    return _page(db, ctx, search)
+
+
+def _page(db: Database, ctx: RequestContext, search: MessageSearch) -> MessagePage:
+    with db.transaction() as session:
+        page, next_cursor = messages.list_messages(
+            session,
+            ctx,
+            direction=search.direction,
+            type=search.type,
+            status=search.status,
+            patient_cpr=search.patient_cpr,
+            since=search.since,
+            cursor=search.cursor,
+            limit=search.limit,
         )
     return MessagePage(
         items=[MessageOut.of(t.message, t.deliveries) for t in page], next_cursor=next_cursor
@@ -68,10 +112,10 @@ def list_messages(
     "/{message_id}",
     response_model=MessageOut,
     summary="Track a message",
-    responses=problem_responses(401, 404),
+    responses=problem_responses(401, 403, 404),
 )
 @in_thread
-def get_message(message_id: str, ctx: ContextDep, db: DatabaseDep) -> MessageOut:
+def get_message(message_id: str, ctx: OrganisationContextDep, db: DatabaseDep) -> MessageOut:
     """The message and its deliveries with their status history; for a plan also its
     business status, start deadline and the timeline of the kommune's notices."""
     with db.transaction() as session:
@@ -87,7 +131,11 @@ def get_message(message_id: str, ctx: ContextDep, db: DatabaseDep) -> MessageOut
 )
 @in_thread
 def resend_message(
-    message_id: str, ctx: ContextDep, db: DatabaseDep, renderer: XmlDep, settings: SettingsDep
+    message_id: str,
+    ctx: OrganisationContextDep,
+    db: DatabaseDep,
+    renderer: XmlDep,
+    settings: SettingsDep,
 ) -> MessageOut:
     """Resends every delivery still waiting for its receipt, with a new envelope id and send
     time and the same letter id (MedCom). Each transmission stays in the delivery's

@@ -9,12 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.domain.deadlines import DeadlineState, PlanState
 from app.domain.identifiers import Gln
 from app.domain.letters import Letter
-from app.domain.messages import DeliveryRole
+from app.domain.messages import DeliveryRole, DeliveryStatus, MessageType
 from app.domain.notices import PostponedBy
 from app.domain.organisation import OrganisationDetails
 from app.domain.plan import Plan
 from app.domain.receipts import MAX_REFUSE_TEXT, Receipt, ReceiptKind, RefuseCode
 from app.errors import FieldError
+from app.services.messages import Direction
 
 if TYPE_CHECKING:  # routes hand ORM rows to the `of` constructors; only their shape matters
     from app import orm
@@ -35,6 +36,7 @@ __all__ = [
     "LetterOut",
     "MessageOut",
     "MessagePage",
+    "MessageSearch",
     "OrganisationOut",
     "OrganisationPage",
     "OrganisationPut",
@@ -373,6 +375,36 @@ class MessagePage(BaseModel):
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null on the last page."
     )
+
+
+class MessageSearch(BaseModel):
+    """Body of POST /v1/messages/search: the filters of `GET /v1/messages`, in the body so
+    that a CPR number never appears in a URL (proxies and access logs record URLs). Every
+    filter is optional; together they narrow the list."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"patient_cpr": "2512484916", "direction": "received", "limit": 50}]
+        },
+    )
+
+    direction: Direction | None = Field(default=None, description="Sent or received only.")
+    type: MessageType | None = Field(default=None, description="Only this message type.")
+    status: DeliveryStatus | Literal["ack_overdue"] | None = Field(
+        default=None,
+        description="Only messages with a delivery (of yours, if received) in this status, "
+        "or flagged `ack_overdue`: a receipt was asked for and has not come in time.",
+    )
+    patient_cpr: str | None = Field(
+        default=None,
+        description="Only this patient's messages (10 digits, a hyphen after the 6th is "
+        "allowed). The search is audited; the number is never logged.",
+        examples=["2512484916"],
+    )
+    since: datetime | None = Field(default=None, description="Created at or after.")
+    cursor: str | None = Field(default=None, description="`next_cursor` of the previous page.")
+    limit: int = Field(default=50, ge=1, le=200, description="Messages per page.")
 
 
 class PlanOut(PlanCourseFields):
