@@ -1,9 +1,16 @@
 """The outermost layer of every request: request id, access log, metrics, body limits (size
-and time), and the generic 500.
+and time), client disconnects, and the generic 500.
 
 Pure ASGI (no BaseHTTPMiddleware), so it adds little latency and sees exceptions that no
 handler took. The access log names the route template, never the URL: query strings may carry
 a CPR number (`GET /v1/messages?patient_cpr=`).
+
+A client that goes away before its response is complete is no error of ours: it is logged at
+INFO as `client_disconnected`, counted under status 499 (nginx's "client closed request"), and
+sent nothing more. Uvicorn reports it as an `http.disconnect` from `receive` (Starlette's
+`ClientDisconnect` in a route reading its body, or FastAPI's 400 for a body it parses itself)
+and drops what is sent afterwards; other ASGI servers raise `OSError` from `send` (ASGI 2.4),
+or anyio's closed/broken stream errors.
 """
 
 import asyncio
@@ -13,8 +20,9 @@ import time
 import traceback
 import uuid
 
+import anyio
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.problems import problem_from_error
@@ -27,6 +35,12 @@ log = logging.getLogger("sektorbro.http")
 
 # A caller-supplied X-Request-ID is kept only when it is plainly an id.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+# The status a request is counted and logged under when its client disconnected (nginx).
+CLIENT_CLOSED_REQUEST = 499
+
+# What `send` raises when the client is gone (only from `send`: elsewhere an OSError is a bug).
+_SEND_DISCONNECTS = (OSError, anyio.ClosedResourceError, anyio.BrokenResourceError)
 
 
 class RequestContextMiddleware:
@@ -47,16 +61,34 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status = 500
         response_started = False
+        response_complete = False
+        disconnected = False  # the client went away before its response was complete
 
         async def send_with_request_id(message: Message) -> None:
-            nonlocal status, response_started
+            nonlocal status, response_started, response_complete, disconnected
+            if disconnected:
+                return  # nobody is listening: not even an error response is sent
             if message["type"] == "http.response.start":
                 status = message["status"]
                 response_started = True
                 message.setdefault("headers", []).append(
                     (b"x-request-id", request_id.encode("ascii"))
                 )
-            await send(message)
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                # Set before the send: from then on, uvicorn answers `receive` with
+                # http.disconnect although the client is still there.
+                response_complete = True
+            try:
+                await send(message)
+            except _SEND_DISCONNECTS:
+                disconnected = True
+                raise  # stops the app; handled below
+
+        def heard(message: Message) -> Message:
+            nonlocal disconnected
+            if message["type"] == "http.disconnect" and not response_complete:
+                disconnected = True
+            return message
 
         received = 0
         body_complete = False
@@ -70,10 +102,10 @@ class RequestContextMiddleware:
             # since FastAPI turns any other error in its own body parsing into a 400).
             nonlocal received, body_complete
             if body_complete:
-                return await receive()  # after the body: only the disconnect is left to hear
+                return heard(await receive())  # after the body: only the disconnect is left
             try:
                 async with asyncio.timeout_at(body_deadline):
-                    message = await receive()
+                    message = heard(await receive())
             except TimeoutError:
                 raise StarletteHTTPException(408, headers={"Connection": "close"}) from None
             if message["type"] == "http.request":
@@ -91,17 +123,29 @@ class RequestContextMiddleware:
             else:
                 await self.app(scope, receive_within_limit, send_with_request_id)
         except Exception as exc:
-            _log_unhandled(exc, request_id)
-            if response_started:
-                raise
-            unexpected = SektorbroError(
-                "Something went wrong on our side. Quote the request id when you report it."
-            )
-            response = problem_from_error(Request(scope), unexpected)
-            await response(scope, receive, send_with_request_id)
+            if disconnected or isinstance(exc, ClientDisconnect):
+                disconnected = True  # the client's doing, not a bug: no stack, no 500
+            else:
+                _log_unhandled(exc, request_id)
+                if response_started:
+                    raise
+                unexpected = SektorbroError(
+                    "Something went wrong on our side. Quote the request id when you report it."
+                )
+                response = problem_from_error(Request(scope), unexpected)
+                await response(scope, receive, send_with_request_id)
         finally:
             route = _route_template(scope)
             seconds = time.perf_counter() - started
+            if disconnected:
+                status = CLIENT_CLOSED_REQUEST
+                log.info(
+                    "client_disconnected %s %s %s request_id=%s",
+                    scope["method"],
+                    route,
+                    "during the response" if response_started else "before the response",
+                    request_id,
+                )
             self.metrics.observe(
                 method=scope["method"], route=route, status=status, seconds=seconds
             )
