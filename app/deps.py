@@ -27,6 +27,7 @@ from app.state import AppState, app_state
 from app.xml import XmlRenderer
 
 __all__ = [
+    "AuditContextDep",
     "CallerDep",
     "ClockDep",
     "ContextDep",
@@ -190,6 +191,17 @@ async def _organisation_or_gateway(ctx: ContextDep) -> RequestContext:
 
 
 ReceiptPosterDep = Annotated[RequestContext, Depends(_organisation_or_gateway)]
+
+
+async def _audit_context(ctx: ContextDep) -> RequestContext:
+    if not ctx.caller.has(Scope.AUDIT):
+        raise Forbidden(
+            f"The audit trail needs a key with the scope '{Scope.AUDIT}'; {_holder(ctx.caller)}."
+        )
+    return ctx
+
+
+AuditContextDep = Annotated[RequestContext, Depends(_audit_context)]
 
 BodyKind = Literal["json", "xml"]
 

@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from app.api import (
+    audit,
     health,
     inbox,
     letters,
@@ -26,3 +27,4 @@ api_router.include_router(notices.deadlines_router)
 api_router.include_router(messages.router)
 api_router.include_router(inbox.router)
 api_router.include_router(receipts.router)
+api_router.include_router(audit.router)

@@ -27,6 +27,9 @@ if TYPE_CHECKING:  # routes hand ORM rows to the `of` constructors; only their s
 __all__ = [
     "AckIn",
     "AckOut",
+    "AuditEventOut",
+    "AuditPage",
+    "AuditSearch",
     "DeadlinePage",
     "DeadlineRowOut",
     "DeliveryOut",
@@ -405,6 +408,40 @@ class MessageSearch(BaseModel):
     since: datetime | None = Field(default=None, description="Created at or after.")
     cursor: str | None = Field(default=None, description="`next_cursor` of the previous page.")
     limit: int = Field(default=50, ge=1, le=200, description="Messages per page.")
+
+
+class AuditSearch(BaseModel):
+    """Body of POST /v1/audit/search: whose patient's trail, in the body so that the CPR
+    number never appears in a URL."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"patient_cpr": "2512484916"}]}
+    )
+
+    patient_cpr: str = Field(
+        description="The patient (10 digits, a hyphen after the 6th is allowed).",
+        examples=["2512484916"],
+    )
+    cursor: str | None = Field(default=None, description="`next_cursor` of the previous page.")
+    limit: int = Field(default=100, ge=1, le=500, description="Events per page.")
+
+
+class AuditEventOut(BaseModel):
+    """One event of the audit trail: who (key and organisation) did what, when, to which
+    message or delivery of the patient."""
+
+    at: datetime
+    action: str = Field(examples=["plan.read"])
+    actor_key_id: str
+    actor_gln: str | None
+    message_id: str | None
+    delivery_id: str | None
+    request_id: str | None
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEventOut]
+    next_cursor: str | None
 
 
 class PlanOut(PlanCourseFields):

@@ -5,7 +5,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import TextClause, text
+from sqlalchemy import TextClause, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from app import orm
@@ -63,3 +63,19 @@ class AuditRepository:
             self.session.execute(_insert_unnested(), unnest_parameters(orm.AuditEvent, rows))
         else:
             insert_values(self.session, orm.AuditEvent, rows)
+
+    def trail(
+        self, patient_ref: str, *, before: tuple[datetime, int] | None, limit: int
+    ) -> list[orm.AuditEvent]:
+        """The events about one patient (by the keyed hash of the CPR), newest first, before
+        the keyset `before` (at, event id)."""
+        event = orm.AuditEvent
+        query = (
+            select(event)
+            .where(event.patient_ref == patient_ref)
+            .order_by(event.at.desc(), event.event_id.desc())
+            .limit(limit)
+        )
+        if before is not None:
+            query = query.where(tuple_(event.at, event.event_id) < tuple_(*before))
+        return list(self.session.scalars(query))

@@ -25,6 +25,7 @@ from app.services.cursors import decode_keyset, encode_keyset
 __all__ = [
     "Direction",
     "TrackedMessage",
+    "checked_cpr",
     "get_message",
     "is_party",
     "list_messages",
@@ -82,7 +83,7 @@ def list_messages(
         return [], None
     patient_ref = None
     if patient_cpr is not None:
-        cpr = _cpr(patient_cpr, ctx)
+        cpr = checked_cpr(patient_cpr, ctx)
         patient_ref = patient_reference(ctx.patient_key, cpr=cpr, alternative_id=None)
         # A search by CPR number reads who exchanged messages about the patient.
         audit.record(session, ctx, "messages.searched", patient_ref=patient_ref)
@@ -117,7 +118,8 @@ def _cpr_adapter() -> TypeAdapter[str]:
     return TypeAdapter(Cpr)
 
 
-def _cpr(value: str, ctx: RequestContext) -> str:
+def checked_cpr(value: str, ctx: RequestContext) -> str:
+    """A searched-for CPR number, checked as a plan's is; a 422 names `patient_cpr`."""
     try:
         return _cpr_adapter().validate_python(value, context={"today": ctx.today})
     except ValidationError as exc:

@@ -48,6 +48,7 @@ ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/inbox/{delivery_id}"): ORGANISATIONS,
     ("POST", "/v1/inbox/{delivery_id}/ack"): ORGANISATIONS,
     ("POST", "/v1/receipts"): frozenset({ORGANISATION, Scope.GATEWAY.value}),
+    ("POST", "/v1/audit/search"): frozenset({Scope.AUDIT.value}),
 }
 
 # Dummy path values: well-formed, naming nothing that exists.
