@@ -160,6 +160,7 @@ def _summary(errors: Sequence[FieldError]) -> str:
 _PLAIN_MESSAGES = {
     "missing": "This field is required.",
     "extra_forbidden": "This field is not part of the format; remove it.",
+    "bool_type": "Give true or false.",
 }
 _REQUEST_PARTS = {"body", "query", "path", "header", "cookie"}
 

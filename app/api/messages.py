@@ -1,6 +1,5 @@
 """Routes for tracking: one message and its deliveries, and the caller's messages."""
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
@@ -8,6 +7,7 @@ from fastapi import APIRouter, Query, Response
 from app.api.payloads import MessageOut, MessagePage, MessageSearch, problem_responses
 from app.db import Database
 from app.deps import DatabaseDep, JsonBody, OrganisationContextDep, SettingsDep, XmlDep, in_thread
+from app.domain.iso import IsoDateTime
 from app.domain.messages import DeliveryStatus, MessageType
 from app.services import messages, transmissions
 from app.services.context import RequestContext
@@ -49,7 +49,7 @@ def list_messages(
             "The search is audited; the number is never logged by Sektorbro.",
         ),
     ] = None,
-    since: Annotated[datetime | None, Query(description="Created at or after.")] = None,
+    since: Annotated[IsoDateTime | None, Query(description="Created at or after.")] = None,
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> MessagePage:

@@ -1,6 +1,5 @@
 """Routes for rehabilitation notices and the start deadlines they keep."""
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
@@ -17,6 +16,7 @@ from app.deps import (
 )
 from app.domain.deadlines import DeadlineState
 from app.domain.identifiers import Kommunekode
+from app.domain.iso import IsoDate
 from app.services import deadlines, notices
 
 __all__ = ["deadlines_router", "router"]
@@ -93,10 +93,10 @@ def list_deadlines(
         Kommunekode | None, Query(description="Only plans for patients of this kommune.")
     ] = None,
     deadline_from: Annotated[
-        date | None, Query(alias="from", description="Deadline in force on or after.")
+        IsoDate | None, Query(alias="from", description="Deadline in force on or after.")
     ] = None,
     deadline_to: Annotated[
-        date | None, Query(alias="to", description="Deadline in force on or before.")
+        IsoDate | None, Query(alias="to", description="Deadline in force on or before.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,

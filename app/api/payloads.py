@@ -4,10 +4,11 @@ from datetime import date, datetime
 from datetime import date as date_type  # for a field named `date`
 from typing import TYPE_CHECKING, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from app.domain.deadlines import DeadlineState, PlanState
 from app.domain.identifiers import Gln
+from app.domain.iso import IsoDateTime
 from app.domain.letters import Letter
 from app.domain.messages import DeliveryRole, DeliveryStatus, MessageType
 from app.domain.notices import PostponedBy
@@ -85,6 +86,10 @@ class OrganisationPut(OrganisationDetails):
     """Body of PUT /v1/organisations/{gln}. `gln` may be repeated; it must match the path."""
 
     gln: Gln | None = None
+    # JSON's true or false only: lax mode would take 0, 1 and "yes" for a boolean.
+    active: StrictBool = Field(
+        default=True, description="Inactive organisations neither send nor receive."
+    )
 
 
 class OrganisationOut(BaseModel):
@@ -405,7 +410,7 @@ class MessageSearch(BaseModel):
         "allowed). The search is audited; the number is never logged.",
         examples=["2512484916"],
     )
-    since: datetime | None = Field(default=None, description="Created at or after.")
+    since: IsoDateTime | None = Field(default=None, description="Created at or after.")
     cursor: str | None = Field(default=None, description="`next_cursor` of the previous page.")
     limit: int = Field(default=50, ge=1, le=200, description="Messages per page.")
 

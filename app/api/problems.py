@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import compile_path
+from starlette.routing import Match
 
 from app.errors import FieldError, PayloadTooLarge, SektorbroError, ValidationFailed, field_errors
 from app.state import app_state
@@ -85,6 +85,11 @@ def _http_error(request: Request, exc: Exception) -> JSONResponse:
     settings = app_state(request.app).settings
     if exc.status_code == 413:
         return problem_from_error(request, PayloadTooLarge(settings.max_body_bytes))
+    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+        # FastAPI decodes the JSON of a body it validates itself (a pydantic parameter) and
+        # answers bytes that are not UTF-8 with a bare 400; every other JSON route, and this
+        # one for any other broken JSON, answers 422 `json_invalid`.
+        return problem_from_error(request, _not_utf8(exc.__cause__))
     code, title, detail = _HTTP_PROBLEMS.get(
         exc.status_code, ("http_error", str(exc.detail), str(exc.detail))
     )
@@ -101,14 +106,32 @@ def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _not_utf8(error: UnicodeDecodeError) -> ValidationFailed:
+    return ValidationFailed(
+        [
+            FieldError(
+                "body",
+                "json_invalid",
+                f"The body is not valid JSON: it is not UTF-8 (byte {error.start}).",
+            )
+        ]
+    )
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE")
+
+
 def _allowed_methods(request: Request) -> list[str]:
     # RFC 9110 §15.5.6: a 405 lists every method of the resource. Starlette names only the
-    # methods of the first route that matched the path (here GET of GET/PUT), so ask the
-    # app's own description of its paths.
-    methods: set[str] = set()
-    for template, operations in request.app.openapi()["paths"].items():
-        if compile_path(template)[0].fullmatch(request.url.path):
-            methods |= {method.upper() for method in operations}
+    # methods of the first route that matched the path (here GET of GET/PUT), so ask every
+    # route, for each method, whether it takes the path in full. (The OpenAPI paths would
+    # leave out /openapi.json and /docs.)
+    methods = {
+        method
+        for method in _METHODS
+        for route in request.app.router.routes
+        if route.matches({**request.scope, "method": method})[0] is Match.FULL
+    }
     if "GET" in methods:
         methods.add("HEAD")
     return sorted(methods)
