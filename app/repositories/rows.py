@@ -76,16 +76,10 @@ def unnested_insert(entity: type[Base], *, source: str = "") -> str:
     `<table>_<column>`: rows of any number in one statement whose text never changes (so
     psycopg prepares it once). `source`, e.g. a CTE of zero or one row, gates the insert."""
     table = _table(entity)
-    columns = _columns(table)
-    dialect = PGDialect()  # type: ignore[no-untyped-call]
     arrays = ", ".join(
-        f"CAST(:{table.name}_{c.key} AS {c.type.compile(dialect=dialect)}[])" for c in columns
+        f"CAST(:{table.name}_{column.key} AS {type_}[])" for column, type_ in _pg_types(table)
     )
-    names = ", ".join(c.key for c in columns)
-    gate = f"{source}, " if source else ""
-    return (
-        f"INSERT INTO {table.name} ({names}) SELECT u.* FROM {gate}unnest({arrays}) AS u({names})"
-    )
+    return _insert_select(table, f"unnest({arrays})", source)
 
 
 def values_insert(entity: type[Base], *, rows: int, source: str = "") -> str:
@@ -94,18 +88,24 @@ def values_insert(entity: type[Base], *, rows: int, source: str = "") -> str:
     as it is (binary), where it writes an array of them out as text, escaping every byte
     (0.3 ms for two 10 kB documents)."""
     table = _table(entity)
-    columns = _columns(table)
-    dialect = PGDialect()  # type: ignore[no-untyped-call]
     # One row of casts, with {row} left to fill in per row.
     cells = ", ".join(
-        f"CAST(:{table.name}_{{row}}_{c.key} AS {c.type.compile(dialect=dialect)})" for c in columns
+        f"CAST(:{table.name}_{{row}}_{column.key} AS {type_})" for column, type_ in _pg_types(table)
     )
     values = ", ".join(f"({cells.format(row=row)})" for row in range(rows))
-    names = ", ".join(c.key for c in columns)
+    return _insert_select(table, f"(VALUES {values})", source)
+
+
+def _insert_select(table: Table, rows: str, source: str) -> str:
+    names = ", ".join(column.key for column in _columns(table))
     gate = f"{source}, " if source else ""
-    return (
-        f"INSERT INTO {table.name} ({names}) SELECT v.* FROM {gate}(VALUES {values}) AS v({names})"
-    )
+    return f"INSERT INTO {table.name} ({names}) SELECT r.* FROM {gate}{rows} AS r({names})"
+
+
+def _pg_types(table: Table) -> list[tuple[Any, str]]:
+    # The inserted columns with their PostgreSQL type names, for the casts of the parameters.
+    dialect = PGDialect()  # type: ignore[no-untyped-call]
+    return [(column, column.type.compile(dialect=dialect)) for column in _columns(table)]
 
 
 def values_parameters(entity: type[Base], rows: Sequence[dict[str, Any]]) -> dict[str, Any]:

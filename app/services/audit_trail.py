@@ -1,14 +1,12 @@
-"""The audit trail of one patient, for a key with the scope `audit` (issue 12: the one scope
-that reads patient data across organisations, and whose every read is itself audited)."""
+"""The audit trail of one patient, for a key with the scope `audit`: the one scope that reads
+patient data across organisations, and whose every read is itself audited."""
 
 from sqlalchemy.orm import Session
 
 from app import orm
 from app.domain.messages import patient_reference
-from app.errors import Forbidden
 from app.repositories import AuditRepository
 from app.services import audit
-from app.services.api_keys import Scope
 from app.services.context import RequestContext
 from app.services.cursors import decode_keyset, encode_keyset
 from app.services.messages import checked_cpr
@@ -21,9 +19,8 @@ def trail(
 ) -> tuple[list[orm.AuditEvent], str | None]:
     """Who sent or read a patient's data, and when: the events newest first, and the cursor of
     the next page (or None). The patient is found by the keyed hash of the CPR, as recorded;
-    reading the trail is itself recorded."""
-    if not ctx.caller.has(Scope.AUDIT):
-        raise Forbidden("The audit trail needs a key with the scope 'audit'.")
+    reading the trail is itself recorded. For a key with the scope `audit` only: its route
+    checks that (deps.AuditContextDep) before the body is read."""
     cpr = checked_cpr(patient_cpr, ctx)
     patient_ref = patient_reference(ctx.patient_key, cpr=cpr, alternative_id=None)
     before = None
