@@ -233,7 +233,7 @@ def _need_receivers(
             )
         elif MessageFormat.XDIS91 not in gp.accepts:
             errors.append(_no_xdis91("gp_gln"))
-        else:
+        elif kommune is None or gp.gln != kommune.gln:  # one delivery per receiver, as for plans
             receivers.append((gp, DeliveryRole.GP_COPY))
     if errors:
         raise ValidationFailed(errors)

@@ -246,6 +246,17 @@ class TestEarlyNotice:
         [item] = inbox_of(client, keys[ODENSE_KOMMUNE])
         assert "Tidlig orientering om rehabiliteringsbehov" in item["xml"]
 
+    def test_a_gp_gln_that_is_the_kommunes_own_is_one_delivery(
+        self, client: TestClient, keys: Keys
+    ) -> None:
+        body = notice_fields("rehabilitation_need", gp_gln=ODENSE_KOMMUNE)
+
+        answer = report(client, keys, body, by=ODENSE_HOSPITAL)
+
+        assert [(d["receiver_gln"], d["role"]) for d in answer["deliveries"]] == [
+            (ODENSE_KOMMUNE, "primary")
+        ]
+
     def test_the_same_notice_again_is_answered_like_the_first_after_the_gp_left(
         self, client: TestClient, keys: Keys, session: Session
     ) -> None:
