@@ -77,6 +77,21 @@ def acknowledge(
                 )
             ]
         )
+    if kind == ReceiptKind.POSITIVE:
+        # MedCom PositiveReceipt.xsd has no RefuseCode or RefuseText: nothing was refused.
+        refusals = {"refuse_code": refuse_code, "refuse_text": refuse_text}
+        if given := [field for field, value in refusals.items() if value is not None]:
+            raise ValidationFailed(
+                [
+                    FieldError(
+                        field,
+                        "refusal_in_positive_receipt",
+                        "A positive receipt (XCTL03) refuses nothing: leave this out, or "
+                        "answer negative.",
+                    )
+                    for field in given
+                ]
+            )
     if delivery.message.type == MessageType.RECEIPT:
         return _settle_received_receipt(ctx, delivery, kind)
     if delivery.receipt is not None:

@@ -194,6 +194,16 @@ class TestNegativeAcknowledgement:
         problem = assert_problem(response, 422, "validation_failed")
         assert rules_by_field(problem) == {"refuse_code": "refuse_code_required"}
 
+    def test_a_positive_acknowledgement_refuses_nothing(
+        self, client: TestClient, keys: Keys, plan: dict[str, Any]
+    ) -> None:
+        response = ack(
+            client, keys, plan, ODENSE_KOMMUNE, result="positive", refuse_text="Forkert format"
+        )
+
+        problem = assert_problem(response, 422, "validation_failed")
+        assert rules_by_field(problem) == {"refuse_text": "refusal_in_positive_receipt"}
+
     def test_an_unknown_refuse_code_is_refused(
         self, client: TestClient, keys: Keys, plan: dict[str, Any]
     ) -> None:
