@@ -116,7 +116,7 @@ def fetch_delivery(
     summary="Acknowledge a delivery",
     responses={
         200: {"model": AckOut, "description": "Acknowledged before in the same way."},
-        **problem_responses(401, 403, 404, 409, 422),
+        **problem_responses(401, 403, 404, 409, 413, 415, 422),
     },
 )
 @in_thread
