@@ -35,6 +35,12 @@ def key_for(gln: str, *, env: dict[str, str], cwd: Path) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
+def key_with_scope(scope: str, *, env: dict[str, str], cwd: Path) -> dict[str, str]:
+    """The Authorization header of a new key with one scope (`sektorbro keys create --scope`)."""
+    key = run_sektorbro("keys", "create", "--scope", scope, env=env, cwd=cwd).splitlines()[-1]
+    return {"Authorization": f"Bearer {key}"}
+
+
 def environment(**variables: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEKTORBRO_")}
     env.update(variables)
