@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from app.domain.deadlines import DeadlineState, PlanState
 from app.domain.identifiers import Gln
 from app.domain.iso import IsoDateTime
-from app.domain.letters import Letter
+from app.domain.letters import AS_WRITTEN, Letter
 from app.domain.messages import DeliveryRole, DeliveryStatus, MessageType
 from app.domain.notices import PostponedBy
 from app.domain.organisation import OrganisationDetails
@@ -175,7 +175,10 @@ class ReceiptSummary(BaseModel):
 class DeliveryOut(BaseModel):
     delivery_id: str = Field(examples=["0b6f3b8e-5f1c-4d5e-9a53-3f0f2f5b7c11"])
     receiver_gln: str = Field(examples=["5790000121441"])
-    role: str = Field(description="primary, gp_copy, cc or result_receiver.", examples=["primary"])
+    role: str = Field(
+        description="primary, gp_copy, chosen_hospital, cc or result_receiver.",
+        examples=["primary"],
+    )
     format: str = Field(
         description="GGOP or XDIS91; for receipts XCTL03, XCTL02 or XCTL01.", examples=["GGOP"]
     )
@@ -477,7 +480,8 @@ class LetterOut(BaseModel):
             thread_id=message.thread_id,
             sender_gln=message.sender_gln,
             created_at=message.created_at,
-            letter=Letter.model_validate(message.body),
+            # Stored, so checked when it came in: an XDIS91 letter's blocks as written.
+            letter=Letter.model_validate(message.body, context=AS_WRITTEN),
         )
 
 

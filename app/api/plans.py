@@ -61,10 +61,10 @@ PlanBody = Annotated[
 ]
 
 
-def _read(body: RequestBody, ctx: RequestContext) -> plans.PlanInput:
+def _read(body: RequestBody, ctx: RequestContext, renderer: XmlDep) -> plans.PlanInput:
     if body.kind == "json":
         return plans.read_plan_json(body.content, today=ctx.today)
-    return plans.read_plan_xml(body.content, today=ctx.today)
+    return plans.read_plan_xml(body.content, today=ctx.today, schemas=renderer.schemas)
 
 
 @router.post(
@@ -92,7 +92,7 @@ def submit_plan(
     The same `letter_id` from the same sender again is a duplicate (MedCom): with the same
     content it answers 200 with the first message and creates nothing; with other content, 409.
     """
-    plan_input = _read(body, ctx)
+    plan_input = _read(body, ctx, renderer)
     with db.transaction() as session:
         submission = plans.submit_plan(session, ctx, renderer, plan_input=plan_input)
     if not submission.created:
@@ -113,9 +113,9 @@ def validate_plan(
 ) -> PlanValidation:
     """Runs every check of `POST /v1/plans` and renders each receiver's document; stores and
     sends nothing."""
-    plan_input = _read(body, ctx)
+    plan_input = _read(body, ctx, renderer)
     with db.transaction(read_only=True) as session:
-        documents = plans.validate_plan(session, ctx, renderer, plan_input=plan_input)
+        rendered = plans.validate_plan(session, ctx, renderer, plan_input=plan_input)
     return PlanValidation(
         valid=True,
         documents=[
@@ -125,9 +125,9 @@ def validate_plan(
                 format=d.route.format,
                 xml=d.xml.decode("iso-8859-1"),
             )
-            for d in documents
+            for d in rendered.documents
         ],
-        warnings=[Remark.of(w) for w in plan_input.warnings],
+        warnings=[Remark.of(w) for w in rendered.warnings],
     )
 
 

@@ -9,7 +9,7 @@ Imports only app.domain.
 """
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any, Final
 
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
@@ -20,8 +20,10 @@ from app.domain.plan import Address, Reference, one_patient_identifier
 from app.domain.text import FormattedText, Segment, plain_text
 
 __all__ = [
+    "AS_WRITTEN",
     "MAX_REFERENCES",
     "MAX_TEXT_BLOCKS",
+    "MEDICAL_SPECIALITY_CODES",
     "TEXT_BLOCK_LIMIT",
     "EpisodeOfCareStatus",
     "Letter",
@@ -41,6 +43,37 @@ MAX_REFERENCES = 10
 # to a receiver on DIS91. Counted as plain text, a line break (a <Break/>) as one character,
 # as app/xml/render.py counts when it splits a plan into blocks.
 TEXT_BLOCK_LIMIT = 3150
+# The validation context for a letter as another system wrote it: an inbound XDIS91 letter, or
+# a stored letter read back. The limit above protects the letters Sektorbro lays out from JSON;
+# a Text01 that MedCom's schema accepts (FormattedText.xsd bounds none) is taken and passed on
+# as written, e.g. MedCom's own GGOP2XDIS91 output with one Text01 of 3644 characters.
+AS_WRITTEN: Final[dict[str, Any]] = {"text_blocks_as_written": True}
+
+# MedCom 2006 MedicalSpecialityCodeType (schemas/medcom/2006-07-01/ValueLists.xsd), verbatim,
+# including MedCom's "patologi " with its space: an XDIS91 Sender's speciality, which a
+# letter's receiver gets as the sender wrote it.
+MEDICAL_SPECIALITY_CODES: Final = frozenset(
+    {
+        "ikkeklassificeret", "intern_medicin_sygehus", "geriatri", "hepatologi", "haematologi",
+        "infektionsmedicin", "kardiologi", "med_allergologi", "med_endokrinologi",
+        "med_gastroenterologi", "med_lungesygdomme", "nefrologi", "reumatologi",
+        "dermato_venerologi_sygehus", "neurologi", "onkologi", "kirurgi_sygehus", "karkirurgi",
+        "kir_gastroenterologi", "plastikkirurgi", "thoraxkirurgi", "urologi",
+        "gynaekologi_obstetrik_sygehus", "neurokirurgi", "ortopaedisk_kirurgi_sygehus",
+        "oftalmologi", "oto_rhino_laryngologi", "hospitalsodontologi", "psykiatri_sygehus",
+        "boerne_ungdomspsykiatri", "klin_biokemi", "klin_fys_nuklearmedicin", "klin_immunologi",
+        "klin_mikrobiologi", "klin_neurofysiologi", "patologisk_anatomi",
+        "diagnostisk_radiologi", "klin_farmakologi", "klin_genetik", "anaestesiologi_sygehus",
+        "arbejdsmedicin", "almen_medicin", "samfundsmedicin", "almenlaege_laegevagt",
+        "oejenlaege", "oere_naese_halslaege", "anaestesiologi_praksis", "roentgen_kbh",
+        "dermato_venerologi_praksis", "roentgen", "reumatologi_fysiurgi",
+        "gynaekologi_obstetrik_praksis", "intern_medicin_praksis", "kirurgi_praksis",
+        "klinisk_kemi", "neuromedicin", "ortopaedisk_kirurgi_praksis", "patologi ",
+        "plastkirurgi", "psykiatri_praksis", "paediatri", "boernepsykiatri", "tropemedicin",
+        "tandlaege", "fysioterapi", "kiropraktor", "briller", "fodterapi", "fodbehandlking",
+        "med_laboratorier", "omegnslaboratorier", "psykolog",
+    }
+)  # fmt: skip
 
 # MedCom's lengths (formats.md §3.4, §5).
 PersonName = Annotated[str, Field(min_length=1, max_length=70)]
@@ -78,8 +111,9 @@ class EpisodeOfCareStatus(StrEnum):
 LetterReference = Reference
 
 
-def _check_text_block(block: str | list[Segment]) -> str | list[Segment]:
-    """A text block that one Text01 carries without loss (FormattedText.xsd)."""
+def _check_text_block(block: str | list[Segment], info: ValidationInfo) -> str | list[Segment]:
+    """A text block that one Text01 carries without loss (FormattedText.xsd), and, unless
+    validated `AS_WRITTEN`, one that Sektorbro would lay out itself."""
     if isinstance(block, str):
         # SektorbroModel checks a field's own text, not text inside a list.
         check_xml_text(block)
@@ -95,7 +129,8 @@ def _check_text_block(block: str | list[Segment]) -> str | list[Segment]:
                     {"index": index},
                 )
     length = len(plain_text(block))
-    if length > TEXT_BLOCK_LIMIT:
+    as_written = bool(info.context and info.context.get("text_blocks_as_written"))
+    if length > TEXT_BLOCK_LIMIT and not as_written:
         raise PydanticCustomError(
             "text_block_too_long",
             "A text block holds at most {limit} characters (a line break counts as one); this "
@@ -181,7 +216,8 @@ class Letter(SektorbroModel):
         max_length=MAX_TEXT_BLOCKS,
         validate_default=True,
         description="The letter's text in at most 10 blocks (MedCom `ClinicalInformation/"
-        f"Text01`), each at most {TEXT_BLOCK_LIMIT} characters. A block is a string, where a "
+        f"Text01`), each at most {TEXT_BLOCK_LIMIT} characters (an XDIS91 letter posted as "
+        "XML keeps its blocks as written). A block is a string, where a "
         "newline is a line break, or a list of segments with `text` and optional `bold`, "
         "`italic`, `underline`, `fixed_font`; one of bold, italic and underline per segment.",
         examples=[

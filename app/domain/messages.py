@@ -52,6 +52,9 @@ class MessageType(StrEnum):
 class DeliveryRole(StrEnum):
     PRIMARY = "primary"  # the bopælskommune for a plan
     GP_COPY = "gp_copy"  # the patient's own GP (GGOP GPCCReceiver)
+    # R11, R28: the hospital the patient chose for specialised training (a GGOP CCReceiver).
+    # Stored in deliveries.role, a plain String(20): a new value needs no migration.
+    CHOSEN_HOSPITAL = "chosen_hospital"
     CC = "cc"
     RESULT_RECEIVER = "result_receiver"  # receives the kommune's notices (GGOP FinalResult)
 

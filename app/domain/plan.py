@@ -12,7 +12,7 @@ domain-rules.md R5-R14, R19-R23).
 import datetime
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any, Final
 
 from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
@@ -23,6 +23,7 @@ from app.domain.text import FormattedText
 
 __all__ = [
     "START_WITHIN_DAYS",
+    "STORED",
     "Address",
     "AmbulatoryControl",
     "AmbulatoryLocation",
@@ -50,6 +51,15 @@ __all__ = [
     "TeamMember",
     "one_patient_identifier",
 ]
+
+# Validation context for a plan read back from storage: a rule added after it was accepted
+# (R8) is not applied again, so a stored plan is never lost to a rule it predates.
+STORED: Final[dict[str, Any]] = {"stored": True}
+
+
+def _is_stored(info: ValidationInfo) -> bool:
+    return bool(info.context and info.context.get("stored"))
+
 
 # Sundhedsloven §140 stk. 4 (since 1 July 2018): the kommune offers a start within 7 calendar
 # days after discharge (R19, R23: discharge day is day 0).
@@ -139,6 +149,12 @@ class PlanSender(SektorbroModel):
     """The writing hospital department; its address comes from the directory."""
 
     gln: Gln = Field(description="The sender's GLN; must be the caller's own.")
+    unit: Name35 | None = Field(
+        default=None,
+        description="The writing sub-unit, e.g. a ward (GGOP `Sender/UnitName`); when absent, "
+        "the directory's.",
+        examples=["Q"],
+    )
     signed_by: Signer
     co_writers: list[TeamMember] = Field(default_factory=list, max_length=10)
 
@@ -272,6 +288,7 @@ class AmbulatoryLocation(SektorbroModel):
     suburb: Name35 | None = None
     district: Name35 | None = None
     postcode: PostCode | None = None
+    phone: PhoneNumber | None = None
 
 
 class AmbulatoryControl(SektorbroModel):
@@ -286,8 +303,15 @@ class ContactAddress(SektorbroModel):
     """How the bopælsregion or -kommune is contacted about the course (R9)."""
 
     ean: InformationalEan | None = None
+    identifier: PartyIdentifier | None = Field(
+        default=None, description="With `identifier_code`, e.g. a region number."
+    )
+    identifier_code: PersonIdentifierCode | None = None
+    name: Name35 | None = Field(default=None, examples=["Odense Kommune"])
     department: Name35 = Field(examples=["Odense Kommune, Genoptræning"])
+    unit: Name35 | None = None
     street: Name35 | None = Field(default=None, examples=["Flakhaven 2"])
+    suburb: Name35 | None = None
     district: Name35 | None = Field(default=None, examples=["Odense C"])
     postcode: PostCode | None = Field(default=None, examples=["5000"])
     phone: PhoneNumber | None = Field(default=None, examples=["+4566131372"])
@@ -368,12 +392,25 @@ class Plan(SektorbroModel):
         description="The primary receiver. By default the kommune registered for "
         "`patient.municipality_code`; when given, it must be that kommune.",
     )
+    receiver_unit: Name35 | None = Field(
+        default=None,
+        description="The kommune's sub-unit the plan is written to (GGOP `Receiver/UnitName`), "
+        "with `receiver_gln`; when absent, the directory's.",
+    )
     sender: PlanSender
     patient: Patient
     relatives: list[Relative] = Field(default_factory=list, max_length=10)
     gp: GpCopy
     cc_receivers: list[Gln] = Field(
         default_factory=list, max_length=10, description="Further receivers of a copy."
+    )
+    chosen_hospital_gln: Gln | None = Field(
+        default=None,
+        description="Only for `specialiseret`: the hospital the patient chose for the "
+        "training, when it is not the writing hospital; it gets a copy of the plan (R11, "
+        "R28). GGOP has no element of its own for it: its documents name it as a "
+        "`CCReceiver`. Leave it out when the training takes place at the writing hospital.",
+        examples=["5790009903017"],
     )
     result_receivers: list[Gln] = Field(
         default_factory=list,
@@ -415,11 +452,15 @@ class Plan(SektorbroModel):
         description="Functional ability at discharge (R7b; GGOP `AbilityAtDischargeSummary`)."
     )
     function_at_discharge_extended: FormattedText | None = Field(
-        default=None, description="GGOP `AbilityAtDischargeExtended`, usually by ICF heading."
+        default=None,
+        validate_default=True,
+        description="The patient's overall functional ability at discharge, usually by ICF "
+        "heading (GGOP `AbilityAtDischargeExtended`). Required for `rehabilitering` (R8).",
     )
     rehabilitation_need: FormattedText = Field(
         description="The need for genoptræning and the limitations it is to address (R7c; "
-        "GGOP `RehabilitationNeedAndPotential`)."
+        "GGOP `RehabilitationNeedAndPotential`); for `rehabilitering` the overall need for "
+        "rehabilitation measures (R8)."
     )
     diagnoses: Diagnoses | None = None
     icf: list[IcfClassification] = Field(default_factory=list, max_length=50)
@@ -437,6 +478,41 @@ class Plan(SektorbroModel):
             raise PydanticCustomError(
                 "level_requires_almen",
                 "A level (basal or avanceret) only refines an almen plan.",
+            )
+        return value
+
+    @field_validator("chosen_hospital_gln", mode="after")
+    @classmethod
+    def _chosen_hospital_only_for_specialiseret(
+        cls, value: str | None, info: ValidationInfo
+    ) -> str | None:
+        # R3, R11, R28: only genoptræning på specialiseret niveau takes place at a hospital;
+        # the kommune delivers almen genoptræning and rehabilitering på specialiseret niveau.
+        if value is not None and info.data.get("plan_type") not in (None, PlanType.SPECIALISERET):
+            raise PydanticCustomError(
+                "chosen_hospital_requires_specialiseret",
+                "A chosen hospital belongs to a `specialiseret` plan, whose training takes place "
+                "at a hospital; the kommune delivers the other plan types.",
+            )
+        return value
+
+    @field_validator("function_at_discharge_extended", mode="after")
+    @classmethod
+    def _overall_function_for_rehabilitering(cls, value: object, info: ValidationInfo) -> object:
+        # Bekendtgørelse om genoptræningsplaner §2 stk. 3 (R8): a plan for rehabilitering på
+        # specialiseret niveau also describes the patient's overall functional ability and
+        # overall need for rehabilitation measures at discharge. GGOP's only places for them
+        # are AbilityAtDischargeExtended and RehabilitationNeedAndPotential; the latter is
+        # required for every plan (R7c), so only the former can be missing.
+        if (
+            value is None
+            and info.data.get("plan_type") == PlanType.REHABILITERING
+            and not _is_stored(info)
+        ):
+            raise PydanticCustomError(
+                "overall_function_required",
+                "A plan for rehabilitering på specialiseret niveau describes the patient's "
+                "overall functional ability at discharge (`function_at_discharge_extended`).",
             )
         return value
 

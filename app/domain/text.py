@@ -6,13 +6,14 @@ In JSON a text is a string (a newline is a line break) or a list of segments, as
 describes for letters.
 """
 
+import re
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from app.domain.base import SektorbroModel
 
-__all__ = ["MAX_TEXT_LENGTH", "FormattedText", "Segment", "plain_text"]
+__all__ = ["MAX_TEXT_LENGTH", "FormattedText", "Segment", "fields_beyond_latin1", "plain_text"]
 
 
 # Sektorbro's limit per free text; MedCom's GGOP limits are not public (formats.md §13).
@@ -54,3 +55,32 @@ def plain_text(text: str | list[Segment]) -> str:
     if isinstance(text, str):
         return text
     return "".join(segment.text for segment in text)
+
+
+# MedCom documents are ISO-8859-1 (architecture.md, XML): a character beyond U+00FF survives
+# only as a numeric character reference, which some receivers show as written ("&#8364;").
+_BEYOND_LATIN1 = re.compile("[^\x00-\xff]")
+
+
+def fields_beyond_latin1(model: BaseModel) -> list[str]:
+    """The dotted path of every text in `model` with a character outside Latin-1; a text given
+    as segments is named as a whole."""
+    found: list[str] = []
+    _collect_beyond_latin1(model, "", found)
+    return found
+
+
+def _collect_beyond_latin1(value: object, path: str, found: list[str]) -> None:
+    if isinstance(value, str):
+        if _BEYOND_LATIN1.search(value):
+            found.append(path)
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            _collect_beyond_latin1(getattr(value, name), f"{path}.{name}" if path else name, found)
+    elif isinstance(value, list):
+        if value and all(isinstance(item, Segment) for item in value):
+            if any(_BEYOND_LATIN1.search(segment.text) for segment in value):
+                found.append(path)
+            return
+        for index, item in enumerate(value):
+            _collect_beyond_latin1(item, f"{path}.{index}", found)

@@ -8,8 +8,10 @@ caller sent (`status: rettetbrev` with `corrects`, MedCom's StatusCode); either 
 thread of that message.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Literal
 
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -25,6 +27,7 @@ from app.domain.messages import (
     patient_reference,
 )
 from app.domain.organisation import MessageFormat
+from app.domain.rules import text_warnings
 from app.errors import FieldError, Forbidden, NotFound, ValidationFailed, field_errors, located
 from app.repositories import DirectoryEntry, MessageRepository
 from app.services import audit
@@ -32,7 +35,7 @@ from app.services.context import RequestContext
 from app.services.deliveries import Submission, first_copy, first_transmission, new_message
 from app.services.messages import TrackedMessage, is_party, tracked
 from app.services.routing import party_of, route_letter
-from app.xml import Envelope, XmlRenderer, parse_xdis91
+from app.xml import Envelope, Party, Written, XmlRenderer, parse_xdis91
 
 __all__ = [
     "LetterInput",
@@ -47,12 +50,25 @@ __all__ = [
 @dataclass(frozen=True, slots=True)
 class LetterInput:
     """A letter read from the body, who the body says sent it (XML names its Sender), the
-    remarks made while reading it, and how to name a field in the caller's notation."""
+    remarks made while reading it, and how to name a field in the caller's notation; for an
+    XDIS91 letter also what its receiver's copy keeps beyond `Letter`."""
 
     letter: Letter
     sender_gln: str | None
     warnings: list[FieldError]
     locate: Callable[[str], str]
+    # Letter/Authorisation: when the sender signed the letter (None: now, on receipt).
+    authorised_at: datetime | None = None
+    # MedCom EMessage.xsd: pluspositivkvitt asks the receiver for a positive receipt,
+    # minuspositivkvitt does not (formats.md §3.2); the sender's choice is passed on.
+    acknowledgement_code: Literal["pluspositivkvitt", "minuspositivkvitt"] = "pluspositivkvitt"
+    # Letter/StatisticalCode: XDIS91, or e.g. GGOP2 for a plan MedCom's GGOP2XDIS91 converted.
+    statistical_code: str = "XDIS91"
+    sender_speciality: str | None = None  # Sender/MedicalSpecialityCode
+    receiver_unit: str | None = None  # Receiver/UnitName, e.g. the named doctor
+    # The Sender's and Receiver's other details as written (the directory replaces them).
+    sender_details: Mapping[str, Written] = field(default_factory=dict)
+    receiver_details: Mapping[str, Written] = field(default_factory=dict)
 
 
 def read_letter_json(body: bytes) -> LetterInput:
@@ -61,7 +77,8 @@ def read_letter_json(body: bytes) -> LetterInput:
         letter = Letter.model_validate_json(body)
     except ValidationError as exc:
         raise ValidationFailed(field_errors(exc.errors(include_url=False))) from None
-    return LetterInput(letter, sender_gln=None, warnings=[], locate=lambda field: field)
+    warnings = [FieldError(w.field, w.rule, w.message) for w in text_warnings(letter)]
+    return LetterInput(letter, sender_gln=None, warnings=warnings, locate=lambda field: field)
 
 
 def read_letter_xml(body: bytes) -> LetterInput:
@@ -72,8 +89,23 @@ def read_letter_xml(body: bytes) -> LetterInput:
     return LetterInput(
         parsed.letter,
         sender_gln=parsed.sender_gln,
-        warnings=list(parsed.warnings),
+        warnings=list(parsed.warnings)
+        + [
+            FieldError(parsed.locate(w.field), w.rule, w.message)
+            for w in text_warnings(parsed.letter)
+        ],
         locate=parsed.locate,
+        authorised_at=parsed.authorised_at,
+        acknowledgement_code=(
+            "minuspositivkvitt"
+            if parsed.acknowledgement_code == "minuspositivkvitt"
+            else "pluspositivkvitt"
+        ),
+        sender_speciality=parsed.sender_speciality,
+        receiver_unit=parsed.receiver_unit,
+        statistical_code=parsed.statistical_code,
+        sender_details=parsed.sender_details,
+        receiver_details=parsed.receiver_details,
     )
 
 
@@ -103,14 +135,25 @@ def submit_letter(
                 warnings=letter_input.warnings,
             )
         receiver = route_letter(session, field="receiver_gln", gln=letter.receiver_gln)
-    envelope = Envelope(envelope_id=new_envelope_id(), sent_at=ctx.now)
+    envelope = Envelope(
+        envelope_id=new_envelope_id(),
+        sent_at=ctx.now,
+        acknowledgement_code=letter_input.acknowledgement_code,
+    )
+    receiver_party = party_of(receiver)
+    if letter_input.receiver_unit is not None:
+        # The sender addressed a unit or a named doctor within the receiving organisation.
+        receiver_party = replace(receiver_party, unit=letter_input.receiver_unit)
+    sender_party = party_of(sender)
     xml = renderer.render_letter(
         letter,
         letter_id=letter_id,
         envelope=envelope,
-        sender=party_of(sender),
-        receiver=party_of(receiver),
-        authorised_at=ctx.now,
+        sender=sender_party,
+        receiver=receiver_party,
+        authorised_at=letter_input.authorised_at or ctx.now,
+        sender_speciality=letter_input.sender_speciality,
+        statistical_code=letter_input.statistical_code,
     )
     message.deliveries = [
         first_transmission(
@@ -119,14 +162,46 @@ def submit_letter(
             role=DeliveryRole.PRIMARY,
             format=MessageFormat.XDIS91,
             envelope_id=envelope.envelope_id,
-            ack_requested=True,
+            ack_requested=envelope.acknowledgement_code == "pluspositivkvitt",
             xml=xml,
             now=ctx.now,
         )
     ]
     repository.add_deliveries(message.deliveries)
     audit.record(session, ctx, "letter.submitted", messages=[message])
-    return Submission(message, created=True, warnings=letter_input.warnings)
+    replaced = [
+        *_directory_warnings(letter_input.sender_details, sender_party),
+        *_directory_warnings(letter_input.receiver_details, receiver_party),
+    ]
+    return Submission(message, created=True, warnings=[*letter_input.warnings, *replaced])
+
+
+def _directory_warnings(written: Mapping[str, Written], party: Party) -> list[FieldError]:
+    """A warning for each detail an XDIS91 letter gives its Sender or Receiver that the
+    receiver's copy shows otherwise: the directory is the source of both, as for plans, so
+    that a letter cannot pass itself off as another department."""
+    shown = {
+        "Identifier": party.identifier,
+        "IdentifierCode": party.identifier_code,
+        "OrganisationName": party.name,
+        "DepartmentName": party.department,
+        "UnitName": party.unit,
+        "StreetName": party.street,
+        "SuburbName": party.suburb,
+        "DistrictName": party.district,
+        "PostCodeIdentifier": party.postcode,
+        "TelephoneSubscriberIdentifier": party.phone,
+    }
+    return [
+        FieldError(
+            value.path,
+            "party_detail_from_directory",
+            f"The receiver's copy shows this as Sektorbro's directory has it "
+            f"({shown[name] or 'left out'}), not as written here.",
+        )
+        for name, value in written.items()
+        if shown.get(name) != value.text
+    ]
 
 
 def get_letter(session: Session, ctx: RequestContext, *, message_id: str) -> orm.Message:

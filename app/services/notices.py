@@ -39,7 +39,8 @@ from app.domain.notices import (
     timeline,
 )
 from app.domain.organisation import MessageFormat, OrganisationKind
-from app.domain.plan import Patient, Plan
+from app.domain.plan import STORED, Patient, Plan
+from app.domain.rules import text_warnings
 from app.errors import FieldError, Forbidden, ValidationFailed, field_errors
 from app.repositories import DirectoryEntry, MessageRepository, OrganisationRepository
 from app.services import audit
@@ -86,7 +87,7 @@ def submit_notice(
         # other, each against the course as the one before left it.
         plan = _received_plan(ctx, repository.get_for_update(notice.plan_message_id))
         course = plan_course(session, plan)  # read before this notice's row is written
-        content = Plan.model_validate(plan.body)
+        content = Plan.model_validate(plan.body, context=STORED)
         patient = content.patient
     letter_id = notice.letter_id or new_letter_id()
     body = notice.model_dump(mode="json") | {"letter_id": letter_id}
@@ -106,7 +107,7 @@ def submit_notice(
             resubmit="A new notice needs a new letter_id.",
             warnings=[],
         )
-    warnings: list[FieldError] = []
+    warnings = [FieldError(w.field, w.rule, w.message) for w in text_warnings(notice)]
     if plan is None or course is None:
         assert isinstance(notice, RehabilitationNeed)
         receivers = _need_receivers(session, notice)
@@ -115,7 +116,10 @@ def submit_notice(
         assert not isinstance(notice, RehabilitationNeed)
         _apply(session, ctx, renderer, plan, course, notice, received_at=message.created_at)
         assert content is not None
-        receivers, warnings = _plan_notice_receivers(session, plan, content.result_receivers)
+        receivers, receiver_warnings = _plan_notice_receivers(
+            session, plan, content.result_receivers
+        )
+        warnings += receiver_warnings
         facts = course.facts
     subject, text = notice_letter(notice, facts)
     message.deliveries = [

@@ -6,7 +6,7 @@ the region's hospitals write the plans).
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from pydantic import ValidationError
@@ -21,7 +21,7 @@ from app.domain.messages import (
     patient_reference,
 )
 from app.domain.organisation import MessageFormat, OrganisationKind
-from app.domain.plan import Plan
+from app.domain.plan import STORED, Plan
 from app.domain.rules import plan_warnings
 from app.errors import FieldError, Forbidden, NotFound, ValidationFailed, field_errors, located
 from app.repositories import DirectoryEntry, MessageRepository, OrganisationRepository
@@ -36,6 +36,7 @@ from app.xml import (
     PlanParties,
     PlanTooLongForXdis91,
     XmlRenderer,
+    XsdRegistry,
     parse_ggop,
     xpath_for,
 )
@@ -43,6 +44,7 @@ from app.xml import (
 __all__ = [
     "PlanInput",
     "RenderedDocument",
+    "RenderedPlan",
     "deliver_plan_to",
     "get_plan",
     "plan_document",
@@ -70,6 +72,19 @@ class RenderedDocument:
     xml: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class RenderedPlan:
+    """Each receiver's document, and a warning for each copy left out."""
+
+    documents: list[RenderedDocument]
+    warnings: list[FieldError]
+
+    def located(self, plan_input: PlanInput) -> "RenderedPlan":
+        """The same, its warnings after the input's and in its notation (e.g. XPath)."""
+        warnings = [replace(w, field=plan_input.locate(w.field)) for w in self.warnings]
+        return RenderedPlan(self.documents, [*plan_input.warnings, *warnings])
+
+
 def read_plan_json(body: bytes, *, today: date) -> PlanInput:
     """Reads a JSON plan; a 422 names every broken rule by its dotted path."""
     try:
@@ -88,13 +103,14 @@ def read_plan_json(body: bytes, *, today: date) -> PlanInput:
                 )
             ]
         )
-    warnings = [FieldError(w.field, w.rule, w.message) for w in plan_warnings(plan)]
+    warnings = [FieldError(w.field, w.rule, w.message) for w in plan_warnings(plan, today=today)]
     return PlanInput(plan, warnings, locate=lambda field: field)
 
 
-def read_plan_xml(body: bytes, *, today: date) -> PlanInput:
-    """Reads a GGOP document; a 422 names every broken rule by the XPath of its element."""
-    parsed = parse_ggop(body)
+def read_plan_xml(body: bytes, *, today: date, schemas: XsdRegistry) -> PlanInput:
+    """Reads a GGOP document, valid against the GGOP schema; a 422 names every broken rule by
+    the XPath of its element, with the rule codes JSON gets."""
+    parsed = parse_ggop(body, schemas=schemas)
 
     def locate(field: str) -> str:
         return xpath_for(parsed, tuple(int(p) if p.isdigit() else p for p in field.split(".")))
@@ -105,20 +121,21 @@ def read_plan_xml(body: bytes, *, today: date) -> PlanInput:
         raise ValidationFailed(
             field_errors(exc.errors(include_url=False), lambda loc: xpath_for(parsed, loc))
         ) from None
-    remarks = [FieldError(locate(w.field), w.rule, w.message) for w in plan_warnings(plan)] + list(
-        parsed.warnings
-    )
+    remarks = [
+        FieldError(locate(w.field), w.rule, w.message) for w in plan_warnings(plan, today=today)
+    ] + list(parsed.warnings)
     return PlanInput(plan, remarks, locate=locate)
 
 
 def validate_plan(
     session: Session, ctx: RequestContext, renderer: XmlRenderer, *, plan_input: PlanInput
-) -> list[RenderedDocument]:
-    """Checks, routes and renders a plan without storing or sending anything."""
+) -> RenderedPlan:
+    """Checks, routes and renders a plan without storing or sending anything; the warnings are
+    the input's and those about copies left out."""
     with located(plan_input.locate):
         sender = _sending_hospital(ctx, plan_input.plan)
         routing = route_plan(session, plan_input.plan)
-        return _render(renderer, plan_input.plan, sender, routing, ctx)
+        return _render(renderer, plan_input.plan, sender, routing, ctx).located(plan_input)
 
 
 def submit_plan(
@@ -134,14 +151,14 @@ def submit_plan(
         repository = MessageRepository(session)
         try:
             routing = route_plan(session, plan)
-            documents = _render(renderer, plan, sender, routing, ctx)
+            rendered = _render(renderer, plan, sender, routing, ctx).located(plan_input)
         except ValidationFailed:
             # A copy of a stored plan is answered as the first even if it could no longer be
             # routed (the directory changed since).
             if (copy := _first_copy(repository, plan_input, digest)) is None:
                 raise
             return copy
-    message.deliveries = _deliveries(ctx, message, documents)
+    message.deliveries = _deliveries(ctx, message, rendered.documents)
     events = audit.events(ctx, "plan.submitted", messages=[message])
     if not repository.add_delivered(message, message.deliveries, events):
         # The unique constraint on (sender, letter id) kept this copy out, also against a
@@ -149,7 +166,7 @@ def submit_plan(
         copy = _first_copy(repository, plan_input, digest)
         assert copy is not None
         return copy
-    return Submission(message, created=True, warnings=plan_input.warnings)
+    return Submission(message, created=True, warnings=rendered.warnings)
 
 
 def _first_copy(
@@ -183,7 +200,7 @@ def deliver_plan_to(
     notice, R30), rendered with that kommune as its receiver."""
     if any(d.receiver_gln == kommune.gln for d in plan.deliveries):
         return  # it has the plan already (e.g. transferred back)
-    content = Plan.model_validate(plan.body)
+    content = Plan.model_validate(plan.body, context=STORED)
     sender = OrganisationRepository(session).get(plan.sender_gln)
     assert sender is not None
     routing = route_plan(session, content)
@@ -203,13 +220,16 @@ def deliver_plan_to(
     transferred = PlanRouting(
         primary=new_kommune,
         gp=routing.gp,
+        chosen_hospital=routing.chosen_hospital,
         cc=routing.cc,
         result_receivers=routing.result_receivers,
         routes=[Route(new_kommune, DeliveryRole.PRIMARY, message_format)],
     )
     # Written with Core like every delivery (repositories/rows.py), not added to the loaded
     # plan's collection, which would insert them a second time.
-    deliveries = _deliveries(ctx, plan, _render(renderer, content, sender, transferred, ctx))
+    # Only the new kommune is routed here, and its refusal is a 422: no copy is left out.
+    rendered = _render(renderer, content, sender, transferred, ctx)
+    deliveries = _deliveries(ctx, plan, rendered.documents)
     MessageRepository(session).add_deliveries(deliveries)
 
 
@@ -252,7 +272,10 @@ def _render(
     sender: orm.Organisation | DirectoryEntry,
     routing: PlanRouting,
     ctx: RequestContext,
-) -> list[RenderedDocument]:
+) -> RenderedPlan:
+    """One document per route. Each receiver is rendered on its own: a copy that its format
+    cannot carry is left out with a warning; only the primary receiver, the kommune that
+    provides the rehabilitation, refuses the plan when it cannot get it."""
     parties = PlanParties(
         sender=party_of(sender),
         receiver=party_of(routing.primary),
@@ -261,6 +284,7 @@ def _render(
         result_receivers=[party_of(org) for org in routing.result_receivers],
     )
     documents = []
+    warnings = []
     for route in routing.routes:
         envelope = Envelope(envelope_id=new_envelope_id(), sent_at=ctx.now)
         if route.format == MessageFormat.GGOP:
@@ -270,19 +294,62 @@ def _render(
                 xml = renderer.render_plan_as_xdis91(
                     plan, envelope=envelope, parties=parties, receiver=party_of(route.organisation)
                 )
-            except PlanTooLongForXdis91:
-                raise ValidationFailed(
-                    [
-                        FieldError(
-                            "body",
-                            "plan_too_long_for_xdis91",
-                            "A receiver of this plan takes only XDIS91 letters, and the plan's "
-                            "text does not fit in the ten text blocks of one letter.",
-                        )
-                    ]
-                ) from None
+            except PlanTooLongForXdis91 as too_long:
+                if route.role == DeliveryRole.PRIMARY:
+                    raise ValidationFailed([_too_long_for_primary(plan, route, too_long)]) from None
+                warnings.append(_copy_left_out(plan, route, too_long))
+                continue
         documents.append(RenderedDocument(route, envelope, xml))
-    return documents
+    return RenderedPlan(documents, warnings)
+
+
+def _receiver_field(plan: Plan, route: Route) -> str:
+    """The dotted field of `plan` that names the receiver of `route`."""
+    gln = route.organisation.gln
+    if route.role == DeliveryRole.PRIMARY:
+        return "receiver_gln" if plan.receiver_gln else "patient.municipality_code"
+    if route.role == DeliveryRole.GP_COPY:
+        return "gp.gln"
+    if route.role == DeliveryRole.CHOSEN_HOSPITAL:
+        return "chosen_hospital_gln"
+    for name, glns in (
+        ("cc_receivers", plan.cc_receivers),
+        ("result_receivers", plan.result_receivers),
+    ):
+        if gln in glns:
+            return f"{name}.{glns.index(gln)}"
+    return "body"
+
+
+def _too_long_text(route: Route, too_long: PlanTooLongForXdis91) -> str:
+    organisation = route.organisation
+    return (
+        f"{organisation.name} ({organisation.gln}) takes only XDIS91, and the plan as an XDIS91 "
+        f"letter has {too_long.size} characters of text (a line break counts as one), which "
+        f"take {too_long.blocks_needed} text blocks; XDIS91 carries at most "
+        f"{too_long.limit} characters, {too_long.max_blocks} blocks of {too_long.block_limit}."
+    )
+
+
+def _too_long_for_primary(plan: Plan, route: Route, too_long: PlanTooLongForXdis91) -> FieldError:
+    return FieldError(
+        _receiver_field(plan, route),
+        "plan_too_long_for_xdis91",
+        f"The kommune cannot get this plan: {_too_long_text(route, too_long)} Shorten the "
+        "plan's free texts, or send the plan with shorter texts and the rest to the kommune as "
+        "a correspondence letter (POST /v1/letters).",
+    )
+
+
+def _copy_left_out(plan: Plan, route: Route, too_long: PlanTooLongForXdis91) -> FieldError:
+    return FieldError(
+        _receiver_field(plan, route),
+        "copy_too_long_for_xdis91",
+        f"The copy ({route.role}) was left out; the kommune and the other receivers get the "
+        f"plan. {_too_long_text(route, too_long)} Deselect the copy, or send this receiver "
+        "the rest as a correspondence letter (POST /v1/letters), or shorten the plan's free "
+        "texts.",
+    )
 
 
 def _message_row(

@@ -3,6 +3,8 @@
 - primary: the bopælskommune, i.e. the active kommune registered for the patient's
   kommunekode (sundhedsloven §140; the GGOP `Receiver`);
 - gp_copy: the patient's own GP, unless the patient declined (GGOP `GPCCReceiver`);
+- chosen_hospital: for specialised training, the hospital the patient chose, when it is not
+  the writing hospital (R11, R28); the documents name it as a GGOP `CCReceiver`;
 - cc: further copy receivers named in the plan;
 - result receivers get no copy of the plan; they are kept for the kommune's later notices.
 
@@ -15,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from app import orm
 from app.domain.messages import DeliveryRole
-from app.domain.organisation import MessageFormat
+from app.domain.organisation import MessageFormat, OrganisationKind
 from app.domain.plan import Plan
 from app.errors import FieldError, ValidationFailed
 from app.repositories import DirectoryEntry, OrganisationRepository
@@ -35,7 +37,8 @@ class Route:
 class PlanRouting:
     primary: DirectoryEntry
     gp: DirectoryEntry | None
-    cc: list[DirectoryEntry]
+    chosen_hospital: DirectoryEntry | None
+    cc: list[DirectoryEntry]  # the copy receivers the documents name, the chosen hospital first
     result_receivers: list[DirectoryEntry]
     routes: list[Route]
 
@@ -64,16 +67,30 @@ def route_plan(session: Session, plan: Plan) -> PlanRouting:
                 "patient.municipality_code.",
             )
         )
+    chosen = directory.get(plan.chosen_hospital_gln) if plan.chosen_hospital_gln else None
+    if chosen is not None and chosen.kind != OrganisationKind.HOSPITAL:
+        errors.append(
+            FieldError(
+                "chosen_hospital_gln",
+                "chosen_hospital_not_a_hospital",
+                "The chosen hospital must be a hospital; this GLN belongs to another kind of "
+                "organisation in the directory.",
+            )
+        )
     if errors:
         raise ValidationFailed(errors)
     assert primary is not None
 
     gp = directory[plan.gp.gln] if plan.gp.gln else None
-    cc = [directory[gln] for gln in plan.cc_receivers]
+    if chosen is not None and chosen.gln == plan.sender.gln:
+        chosen = None  # the training is at the writing hospital, which has the plan already
+    named_cc = [directory[gln] for gln in plan.cc_receivers]
     wanted = [(primary, DeliveryRole.PRIMARY, "receiver_gln")]
     if gp is not None:
         wanted.append((gp, DeliveryRole.GP_COPY, "gp.gln"))
-    wanted += [(org, DeliveryRole.CC, f"cc_receivers.{i}") for i, org in enumerate(cc)]
+    if chosen is not None:
+        wanted.append((chosen, DeliveryRole.CHOSEN_HOSPITAL, "chosen_hospital_gln"))
+    wanted += [(org, DeliveryRole.CC, f"cc_receivers.{i}") for i, org in enumerate(named_cc)]
     routes, seen = [], set()
     for organisation, role, field in wanted:
         if organisation.gln in seen:
@@ -92,9 +109,15 @@ def route_plan(session: Session, plan: Plan) -> PlanRouting:
         routes.append(Route(organisation, role, message_format))
     if errors:
         raise ValidationFailed(errors)
+    # GGOP has no element for the chosen hospital: every receiver's document names it as a
+    # copy receiver (CCReceiver), once.
+    cc = ([chosen] if chosen is not None else []) + [
+        org for org in named_cc if chosen is None or org.gln != chosen.gln
+    ]
     return PlanRouting(
         primary=primary,
         gp=gp,
+        chosen_hospital=chosen,
         cc=cc,
         result_receivers=[directory[gln] for gln in plan.result_receivers],
         routes=routes,
@@ -144,6 +167,8 @@ def _named_receivers(plan: Plan) -> list[tuple[str, str]]:
     named = [("receiver_gln", plan.receiver_gln)] if plan.receiver_gln else []
     if plan.gp.gln:
         named.append(("gp.gln", plan.gp.gln))
+    if plan.chosen_hospital_gln:
+        named.append(("chosen_hospital_gln", plan.chosen_hospital_gln))
     named += [(f"cc_receivers.{i}", gln) for i, gln in enumerate(plan.cc_receivers)]
     named += [(f"result_receivers.{i}", gln) for i, gln in enumerate(plan.result_receivers)]
     return named

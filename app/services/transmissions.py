@@ -117,7 +117,13 @@ def evaluate_ack_timers(
 
 
 def _retransmit(renderer: XmlRenderer, delivery: orm.Delivery, *, now: datetime) -> None:
-    envelope = Envelope(envelope_id=new_envelope_id(), sent_at=now)
+    # A resend asks for a receipt exactly when the first sending did (formats.md §3.2): a
+    # letter its sender sent minuspositivkvitt stays so.
+    envelope = Envelope(
+        envelope_id=new_envelope_id(),
+        sent_at=now,
+        acknowledgement_code="pluspositivkvitt" if delivery.ack_requested else "minuspositivkvitt",
+    )
     schema = _SCHEMAS[MessageFormat(delivery.format)]
     delivery.xml = renderer.reenvelope(delivery.xml, envelope=envelope, schema=schema)
     delivery.envelope_id = envelope.envelope_id

@@ -6,7 +6,7 @@ Other layers import from here, not from the modules.
 """
 
 from app.xml.documents import envelope_id_of, in_latin1
-from app.xml.letters import ParsedLetter, parse_xdis91
+from app.xml.letters import ParsedLetter, Written, parse_xdis91
 from app.xml.parse import ParsedPlan, XmlRejected, parse_ggop, xpath_for
 from app.xml.receipts import parse_receipt
 from app.xml.render import (
@@ -28,6 +28,7 @@ __all__ = [
     "PlanTooLongForXdis91",
     "RenderedXmlInvalid",
     "SchemaName",
+    "Written",
     "XmlIssue",
     "XmlRejected",
     "XmlRenderer",

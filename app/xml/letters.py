@@ -12,11 +12,19 @@ Three steps (formats.md §3, §5):
   result is validated with `Letter.model_validate`. Every broken rule, and every element MedCom
   requires that is missing, is reported in one `XmlRejected` naming its element.
 
-Not read on purpose: the envelope's Sent time, and everything about the Sender and Receiver but
-their EANs (Sektorbro's directory is their source, as for plans). The Sender's EAN only tells
-who claims to send; the service compares it with the caller, so a bad check digit there is a
-warning. An element XDIS91 does not have at its place gives the warning `xml_element_unknown`
-and is not read; the strict check is MedCom's XSD (`XsdRegistry`, "xdis91").
+Not read on purpose: the envelope's Sent time and identifier (each delivery gets its own
+envelope, formats.md §3.2), and the Sender's and Receiver's names and addresses (Sektorbro's
+directory is their source, as for plans; they are kept in `ParsedLetter` so that the service
+warns where the directory shows one otherwise). Kept for the receiver's copy: Letter/Authorisation
+(when the letter was signed), the envelope's AcknowledgementCode, the Sender's
+MedicalSpecialityCode and the Receiver's UnitName (often the named doctor), each where MedCom's
+value list or length allows it, else named in a warning. The Sender's EAN only tells who claims
+to send; the service compares it with the caller, so a bad check digit there is a warning. An
+element XDIS91 does not have at its place gives the warning `xml_element_unknown` and is not
+read; the strict check is MedCom's XSD (`XsdRegistry`, "xdis91").
+
+Text01 has no length limit in MedCom's schema, so a letter's blocks are validated `AS_WRITTEN`:
+the 3150-character limit of the letters Sektorbro lays out from JSON does not apply.
 
 Formatted text (FormattedText.xsd, formats.md §3.4): Break is a line break, Space a space, Bold,
 Italic, Underline and FixedFont set a segment's flags, Right and Center are read as plain text.
@@ -36,13 +44,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 from pydantic_core import PydanticCustomError
 
 from app.domain.identifiers import check_gln
-from app.domain.letters import Letter
+from app.domain.letters import AS_WRITTEN, MEDICAL_SPECIALITY_CODES, Letter
 from app.domain.messages import DANISH_TIME
 from app.errors import FieldError, field_errors
 from app.xml.parse import (
@@ -68,7 +76,7 @@ from app.xml.parse import (
     parse_xml,
 )
 
-__all__ = ["LETTER_PATH", "XDIS91_NAMESPACE", "ParsedLetter", "parse_xdis91"]
+__all__ = ["LETTER_PATH", "XDIS91_NAMESPACE", "ParsedLetter", "Written", "parse_xdis91"]
 
 XDIS91_NAMESPACE = "http://rep.oio.dk/sundcom.dk/medcom.dk/xml/schemas/2006/07/01/"
 LETTER_PATH = "/Emessage/ClinicalEmail"
@@ -92,6 +100,9 @@ _EXPECTED = (
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _TIME = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 _ACKNOWLEDGEMENT_CODES = frozenset({"pluspositivkvitt", "minuspositivkvitt"})
+# GeneralTypes.xsd String_1_35: OrganisationName, DepartmentName, UnitName, ...
+_NAME_LENGTH = 35
+_STATISTICAL_CODE_LENGTH = 8  # LetterType.xsd String_1_8
 # The formatting elements that are characters rather than flags (FormattedText.xsd).
 _CHARACTERS = frozenset({"Break", "Space"})
 
@@ -158,6 +169,13 @@ _CLINICAL_INFORMATION: _Fields = {"Text01": None}
 _REFERENCE: _Fields = {"RefDescription": "description", "URL": "url", "SUP": None, "BIN": None}
 
 
+class Written(NamedTuple):
+    """A value as the letter wrote it, and the XPath of its element."""
+
+    text: str
+    path: str
+
+
 @dataclass(frozen=True)
 class ParsedLetter:
     """An XDIS91 letter read and validated, with what else its document says. Its letter id
@@ -169,6 +187,12 @@ class ParsedLetter:
     authorised_at: datetime  # Letter/Authorisation, Danish local time
     envelope_id: str  # Envelope/Identifier, the kuvertnummer (formats.md §3.2)
     acknowledgement_code: str  # pluspositivkvitt (a receipt is wanted) or minuspositivkvitt
+    sender_speciality: str | None  # Sender/MedicalSpecialityCode, as MedCom's list spells it
+    receiver_unit: str | None  # Receiver/UnitName, e.g. the doctor the letter is addressed to
+    # The Sender's and Receiver's other details by element name (OrganisationName, ...), as
+    # written: the directory replaces them, and the service names where it differs.
+    sender_details: Mapping[str, Written]
+    receiver_details: Mapping[str, Written]
     warnings: list[FieldError]  # non-fatal remarks, `field` an XPath
     paths: Mapping[Loc, str]  # JSON location -> XPath of its element, local names only
 
@@ -188,7 +212,7 @@ def parse_xdis91(body: bytes) -> ParsedLetter:
     envelope_id, acknowledgement_code = reader.envelope(envelope)
     sender_gln, statistical_code, authorised_at = reader.clinical_email(letter)
     try:
-        parsed = Letter.model_validate(reader.data)
+        parsed = Letter.model_validate(reader.data, context=AS_WRITTEN)
     except ValidationError as error:
         invalid = field_errors(error.errors(include_url=False), reader.xpath)
         raise XmlRejected([*reader.errors, *invalid]) from None
@@ -207,6 +231,10 @@ def parse_xdis91(body: bytes) -> ParsedLetter:
         authorised_at=authorised_at,
         envelope_id=envelope_id,
         acknowledgement_code=acknowledgement_code,
+        sender_speciality=reader.sender_speciality,
+        receiver_unit=reader.receiver_unit,
+        sender_details=reader.sender_details,
+        receiver_details=reader.receiver_details,
         warnings=reader.warnings,
         paths=reader.paths,
     )
@@ -267,6 +295,10 @@ class _Reader:
         }
         self.errors: list[FieldError] = []
         self.warnings: list[FieldError] = []
+        self.sender_speciality: str | None = None
+        self.receiver_unit: str | None = None
+        self.sender_details: dict[str, Written] = {}
+        self.receiver_details: dict[str, Written] = {}
 
     def xpath(self, loc: Loc) -> str:
         """The XPath of the element behind a JSON location, or of its nearest parent."""
@@ -366,7 +398,7 @@ class _Reader:
         else:
             self.missing(f"{email.path}/Sender/EANIdentifier")
         if (receiver := kids.one("Receiver")) is not None:
-            self.children(receiver, _RECEIVER)
+            self.receiver(receiver)
         else:
             self.paths[("receiver_gln",)] = f"{email.path}/Receiver/EANIdentifier"
         if (patient := kids.one("Patient")) is not None:
@@ -392,6 +424,17 @@ class _Reader:
             raise _wrong_version(wrong)
         self.required(kids, letter, "Identifier")
         statistical_code = self.required(kids, letter, "StatisticalCode")
+        if statistical_code is not None and len(statistical_code.text) > _STATISTICAL_CODE_LENGTH:
+            # LetterType.xsd String_1_8; the receiver's copy keeps the code.
+            self.errors.append(
+                FieldError(
+                    statistical_code.path,
+                    "string_too_long",
+                    f"MedCom's StatisticalCode holds at most {_STATISTICAL_CODE_LENGTH} "
+                    "characters.",
+                )
+            )
+            statistical_code = None
         if (status := self.required(kids, letter, "StatusCode")) is not None:
             if status.text == "rettetbrev":
                 self.errors.append(
@@ -434,8 +477,29 @@ class _Reader:
         return moment.replace(tzinfo=DANISH_TIME)
 
     def sender(self, sender: _El) -> str | None:
-        """Sender: its EAN, which names who claims to send; a bad GLN is only a warning."""
-        ean = self.required(self.children(sender, _SENDER), sender, "EANIdentifier")
+        """Sender: its EAN, which names who claims to send (a bad GLN is only a warning), and
+        its medical speciality, kept for the receiver."""
+        kids = self.children(sender, _SENDER)
+        self.sender_details = _details(kids, (*_PARTY_DETAILS, "TelephoneSubscriberIdentifier"))
+        if (speciality := kids.text("MedicalSpecialityCode")) is not None:
+            # Text is read stripped; MedCom's list spells one code with a trailing space.
+            code = next(
+                (
+                    c
+                    for c in (speciality.text, f"{speciality.text} ")
+                    if c in MEDICAL_SPECIALITY_CODES
+                ),
+                None,
+            )
+            if code is None:
+                self.warn(
+                    speciality.path,
+                    "medical_speciality_unknown",
+                    "MedCom's MedicalSpecialityCode list (ValueLists.xsd) has no such code, so "
+                    "the receiver's copy cannot carry it; it was left out.",
+                )
+            self.sender_speciality = code
+        ean = self.required(kids, sender, "EANIdentifier")
         if ean is None:
             return None
         try:
@@ -443,6 +507,24 @@ class _Reader:
         except PydanticCustomError as error:
             self.warn(ean.path, error.type, error.message())
         return ean.text
+
+    def receiver(self, receiver: _El) -> None:
+        """Receiver: its EAN (onto `Letter`) and its UnitName, kept for the receiver's copy;
+        the rest comes from the directory."""
+        kids = self.children(receiver, _RECEIVER)
+        self.receiver_details = _details(kids, _PARTY_DETAILS)
+        unit = kids.text("UnitName")
+        if unit is None:
+            return
+        if len(unit.text) > _NAME_LENGTH:
+            self.warn(
+                unit.path,
+                "unit_name_too_long",
+                f"MedCom's UnitName holds at most {_NAME_LENGTH} characters (GeneralTypes.xsd); "
+                "it was left out of the receiver's copy.",
+            )
+            return
+        self.receiver_unit = unit.text
 
     def text_blocks(self, blocks: list[_El]) -> None:
         """ClinicalInformation/Text01, each a text block; empty ones are left out."""
@@ -498,6 +580,10 @@ class _Reader:
                 runs.extend(self._runs(_El(child, path), flags | {flag} if flag else flags))
             runs.extend(_layout_runs(child.tail, flags))
         return runs
+
+
+def _details(kids: _Children, names: tuple[str, ...]) -> dict[str, Written]:
+    return {name: Written(*value) for name in names if (value := kids.text(name)) is not None}
 
 
 def _layout_runs(text: str | None, flags: frozenset[str]) -> list[_Run]:

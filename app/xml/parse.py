@@ -7,10 +7,14 @@ Two steps:
   It expands no entity and loads no DTD or network resource. It refuses any document with a
   DOCTYPE, which stops entity expansion (billion laughs) and external entities (XXE)
   (architecture.md, XML).
-- `parse_ggop` maps GGOP's elements (formats.md §4.2) onto `Plan`'s fields. For every JSON
-  location it fills, it records the XPath of the element the value came from, so that a pydantic
-  error can name the element (`xpath_for`). It does not validate. A missing or bad value is left
-  for `Plan.model_validate` to report. Only a body that is no GGOP at all raises `XmlRejected`.
+- `parse_ggop` validates the document against the GGOP schema when given the registry (the
+  service always gives it: XML is held to the schema before mapping, issue 13; `schema_errors`
+  names a missing required element by its own XPath, rule `missing`), then maps GGOP's elements
+  (formats.md §4.2) onto `Plan`'s fields. For every JSON location it fills, and for each it
+  could have filled, it records the XPath of the element, so that a pydantic error names the
+  element (`xpath_for`). A missing or bad value is left for `Plan.model_validate` to report, with
+  the rule codes JSON gets. Only a body that is no GGOP at all raises `XmlRejected`.
+- The deadline: `read_deadline_text` reads RehabilitationDeadline as JSON's fields (R10, R21).
 
 Namespaces (formats.md §4.1). Elements are matched by namespace and local name as MedCom's
 example writes them, with one leniency. An element that holds a value (text or formatted text,
@@ -21,20 +25,22 @@ and MedCom's schema is not public. An element with children must be in its own n
 other element is not read and gives the warning `xml_element_unknown`: an unknown name, a
 structure in the wrong namespace, or a foreign namespace. A second copy of an element that occurs
 once gives `xml_element_repeated`, and only the first copy is read. If a required field is lost
-this way, the model reports it as `missing`. The strict check is validation against schemas/ggop
-(app/xml/validate.py).
+this way, the model reports it as `missing`. These leniencies apply only without the schema
+check, which refuses all of them first (`xml_element_unexpected`, `xml_schema`).
 
 Left out on purpose: the envelope's Sent and AcknowledgementCode, and the names and addresses of
-the sender, receiver and copy receivers (Sektorbro's directory is their source; R28). Also left
-out: diagnosis and ICF TypeCode. Dropped because `Plan` has no field for them: the Identifier,
-OrganisationName, UnitName and SuburbName of ContactCounty/ContactMunicipality, and the phone of
-HospitalAmbulatoryControl/Location.
+the sender, receiver and copy receivers (Sektorbro's directory is their source; R28), except the
+sender's and receiver's sub-unit (UnitName), which are the sender's to name. Also left out:
+diagnosis and ICF TypeCode (fixed values). Read without a field of their own, with the warning
+`xml_formatting_dropped`: the alignment of Right and Center (Segment has none).
 
-Imports only app.domain, app.errors and app.xml.headings (the xml layer; architecture.md).
+Imports only app.domain, app.errors, app.resources and the xml layer's headings and validate
+(architecture.md).
 """
 
 import codecs
 import contextlib
+import functools
 import itertools
 import re
 import threading
@@ -49,16 +55,20 @@ from lxml import etree  # type: ignore[import-untyped]  # lxml ships no type hin
 from app.domain.messages import DANISH_MONTHS, DANISH_TIME
 from app.domain.plan import START_WITHIN_DAYS
 from app.errors import FieldError, UnsupportedMediaType, ValidationFailed
+from app.resources import resource_dir
 from app.xml.headings import BEFORE_ADMISSION_HEADING, EXTENDED_HEADING
+from app.xml.validate import XmlIssue, XsdRegistry
 
 __all__ = [
     "ACCEPTED_ENCODINGS",
     "MAX_ELEMENTS",
+    "DeadlineText",
     "ParsedPlan",
     "XmlRejected",
     "check_encoding",
     "parse_ggop",
     "parse_xml",
+    "read_deadline_text",
     "xpath_for",
 ]
 
@@ -460,6 +470,7 @@ _PARTY: _Spec = {
 _SENDER: _Spec = {
     **_PARTY,
     "EANIdentifier": _value(MM100, "gln"),
+    "UnitName": _value(MM100, "unit"),
     "SignedBy": _group(MM104),
     "CoWriter": _group(MM104, repeats=True),
 }
@@ -477,6 +488,8 @@ _TEAM_MEMBER: _Spec = {
     "IdentifierCode": _value(MM100, "identifier_code"),
     **_SIGNED_BY,
 }
+# The kommune's sub-unit is the sender's to choose; the rest of the Receiver is the directory's.
+_RECEIVER: _Spec = {**_PARTY, "UnitName": _value(MM100, "receiver_unit")}
 _GP_COPY: _Spec = {"CCReceiver": _group(MM104), "Deselected": _value(MM104)}
 
 _ADDRESS: _Spec = {
@@ -522,13 +535,15 @@ _RELATIVE: _Spec = {
 _HOSPITAL_CONTACT: _Spec = {
     "Start": _group(MM104),
     "ExpectedEnd": _group(MM104),
-    "ExpectedEndText": _value(MM104, "expected_end_text"),
+    "ExpectedEndText": _value(MM104),  # read by code: it may carry the discharge date
 }
 _AMBULATORY_CONTROL: _Spec = {
     "ExpectedStart": _group(MM104),
     "ExpectedStartText": _value(MM104, "expected_start_text"),
     "Location": _group(MM104),
 }
+# HospitalAmbulatoryControl/Location, ContactCounty and ContactMunicipality: every field kept
+# (app.domain.plan.AmbulatoryLocation, ContactAddress).
 _LOCATION: _Spec = {
     "EANIdentifier": _value(MM100, "ean"),
     "Identifier": _value(MM100, "identifier"),
@@ -540,18 +555,9 @@ _LOCATION: _Spec = {
     "SuburbName": _value(MM100, "suburb"),
     "DistrictName": _value(MM100, "district"),
     "PostCodeIdentifier": _value(MM100, "postcode"),
-    "TelephoneSubscriberIdentifier": _value(MM100),  # AmbulatoryLocation has no phone
-}
-# ContactCounty/ContactMunicipality; ContactAddress has no identifier, name, unit or suburb.
-_CONTACT: _Spec = {
-    **_PARTY,
-    "EANIdentifier": _value(MM100, "ean"),
-    "DepartmentName": _value(MM100, "department"),
-    "StreetName": _value(MM100, "street"),
-    "DistrictName": _value(MM100, "district"),
-    "PostCodeIdentifier": _value(MM100, "postcode"),
     "TelephoneSubscriberIdentifier": _value(MM100, "phone"),
 }
+_CONTACT: _Spec = _LOCATION
 
 _DIAGNOSES: _Spec = {"ICD10Diagnose": _group(MM104)}
 _DIAGNOSE: _Spec = {
@@ -583,7 +589,8 @@ _REFERENCE: _Spec = {
 # MedCom's formatted text (formats.md §3.4): mm100 elements, even inside 1.0.4 text elements.
 _FORMATTING_ELEMENT = _value(MM100)
 _CHARACTERS = {"Break": "\n", "Space": " "}
-# The flag each element sets (Segment's field names); Right and Center are read as plain text.
+# The flag each element sets (Segment's field names). Segment has no alignment, so the text of
+# Right and Center is read without it, with the warning `xml_formatting_dropped`.
 _FLAGS: Mapping[str, str | None] = {
     "Bold": "bold",
     "Italic": "italic",
@@ -593,6 +600,26 @@ _FLAGS: Mapping[str, str | None] = {
     "Center": None,
 }
 _GGOP_NAMESPACES = frozenset({MM100, MM104})
+
+# Where the model's required values come from when the document lacks them (xpath_for).
+_REQUIRED_ELEMENTS: tuple[tuple[Loc, str], ...] = (
+    (("authorised_at",), "Letter/Authorisation"),
+    (("sender",), "Sender"),
+    (("sender", "signed_by"), "Sender/SignedBy"),
+    (("receiver_gln",), "Receiver/EANIdentifier"),
+    (("patient",), "Patient"),
+    (("patient", "municipality_code"), "Receiver/Identifier"),
+    (("gp",), "GPCCReceiver"),
+    (("gp", "gln"), "GPCCReceiver/CCReceiver/EANIdentifier"),
+    (("plan_type",), "TypeOfRehabilitationPlan"),
+    (("consent_informed",), "ConsentInformed"),
+    (("hospital_contact", "start"), "CurrentHospitalContact/Start"),
+    (("function_at_discharge",), "AbilityAtDischargeSummary"),
+    (("rehabilitation_need",), "RehabilitationNeedAndPotential"),
+    (("diagnoses", "primary"), "ICD10Diagnoses/ICD10Diagnose/PrimaryDiagnosis"),
+    (("contact_region",), "ContactCounty"),
+    (("contact_municipality",), "ContactMunicipality"),
+)
 
 _PLAN_TYPE_LEVELS = frozenset({"basal", "avanceret"})
 _CONSENT = {"ja": True, "nej": False}
@@ -724,6 +751,10 @@ class _Reader:
                 value = self.formatted(element) if expected.kind == "text" else _text_of(child)
                 if value:
                     self.put((*loc, *expected.key), value, path)
+        # A value the element lacks is named by the child it would come from (issue 13).
+        for name, expected in spec.items():
+            if expected.key is not None:
+                self.paths.setdefault((*loc, *expected.key), f"{parent.path}/{name}")
         return _Children(found)
 
     def _namespace_accepted(self, expected: _Child, namespace: str | None, path: str) -> bool:
@@ -760,6 +791,13 @@ class _Reader:
                     runs.append(_Run(_CHARACTERS[name], flags, soft=False))
                 else:
                     flag = _FLAGS[name]
+                    if flag is None:
+                        self.warn(
+                            path,
+                            "xml_formatting_dropped",
+                            "Sektorbro keeps no text alignment: this text is kept, but no "
+                            "longer centred or right-aligned.",
+                        )
                     inner = flags | {flag} if flag else flags
                     runs.extend(self._runs(_El(child, path), inner))
             runs.extend(_soft_runs(child.tail, flags))
@@ -826,6 +864,9 @@ class _Reader:
         for index, reference in enumerate(references):
             self.children(reference, _REFERENCE, ("references", index))
         self.first_contact_deadline(kids.one("RehabilitationDeadline"))
+        # A required part that is missing is named by its own element, not by the plan.
+        for loc, name in _REQUIRED_ELEMENTS:
+            self.paths.setdefault(loc, f"{plan.path}/{name}")
 
     def list_path(self, loc: Loc, elements: list[_El], path: str) -> None:
         """Names the element of a JSON list: its container, or an XPath selecting all items."""
@@ -858,8 +899,9 @@ class _Reader:
             self.children(co_writer, _TEAM_MEMBER, ("sender", "co_writers", index))
 
     def receiver(self, receiver: _El) -> None:
-        """Receiver: the kommune's GLN, and its kommunenummer as the patient's (R28)."""
-        kids = self.children(receiver, _PARTY)
+        """Receiver: the kommune's GLN and sub-unit, and its kommunenummer as the patient's
+        (R28)."""
+        kids = self.children(receiver, _RECEIVER)
         if (ean := kids.text("EANIdentifier")) is not None:
             self.put(("receiver_gln",), ean.text, ean.path)
         if "patient" not in self.data:
@@ -924,19 +966,37 @@ class _Reader:
         return day, _danish_datetime(day.text, clock.text if clock else None)
 
     def hospital_contact(self, contact: _El) -> None:
-        """CurrentHospitalContact; its expected end is the discharge (GGOP has no other)."""
+        """CurrentHospitalContact; its expected end is the discharge (GGOP has no other).
+
+        An ExpectedEnd without a Time is a discharge date and no moment. An ExpectedEndText in
+        Sektorbro's form (render.py `hospital_end`) carries the discharge date and time before
+        the sender's words: "Udskrivelsesdato 20-11-2026 kl. 13:45: Snart".
+        """
         kids = self.children(contact, _HOSPITAL_CONTACT, ("hospital_contact",))
         if (start := kids.one("Start")) is not None:
             _, moment = self.moment(start, _DATE_TIME)
             if moment is not None:
                 self.put(("hospital_contact", "start"), moment, start.path)
-        self.paths[("discharge_date",)] = contact.path
+        self.paths[("discharge_date",)] = f"{contact.path}/ExpectedEnd/Date"
         if (end := kids.one("ExpectedEnd")) is not None:
-            day, moment = self.moment(end, _DATE_TIME)
-            if moment is not None:
-                self.put(("hospital_contact", "expected_end"), moment, end.path)
+            end_kids = self.children(end, _DATE_TIME)
+            day, clock = end_kids.text("Date"), end_kids.text("Time")
             if day is not None:
                 self.put(("discharge_date",), day.text, day.path)
+                if clock is not None:
+                    moment = _danish_datetime(day.text, clock.text)
+                    self.put(("hospital_contact", "expected_end"), moment, end.path)
+        if (words := kids.text("ExpectedEndText")) is not None:
+            loc = ("hospital_contact", "expected_end_text")
+            found = _DISCHARGE_IN_WORDS.fullmatch(words.text)
+            if found is None or _dk_iso_date(found["date"]) is None:
+                self.put(loc, words.text, words.path)
+                return
+            self.put(("discharge_date",), _dk_iso_date(found["date"]), words.path)
+            if found["time"]:
+                moment = _danish_datetime(_dk_iso_date(found["date"]) or "", found["time"])
+                self.put(("hospital_contact", "expected_end"), moment, words.path)
+            self.put(loc, found["words"], words.path)
 
     def ambulatory_control(self, control: _El) -> None:
         """HospitalAmbulatoryControl: expected start and location."""
@@ -997,24 +1057,36 @@ class _Reader:
                 self.children(signed_by, _SIGNED_BY, (*loc, "signed_by"))
 
     def first_contact_deadline(self, deadline: _El | None) -> None:
-        """The first-contact deadline from RehabilitationDeadline's free text (R10, R19, R23)."""
-        path = deadline.path if deadline is not None else PLAN_PATH
+        """The first-contact deadline and its reason from RehabilitationDeadline's free text
+        (R10, R19, R21, R23), read as `read_deadline_text` says. Sektorbro's own sentence is
+        not the sender's words: it is taken off `rehabilitation_deadline`."""
+        path = deadline.path if deadline is not None else f"{PLAN_PATH}/RehabilitationDeadline"
         self.paths[("first_contact_deadline",)] = path
         self.paths[("deadline_reason",)] = path
-        text = _plain(self.data.get("rehabilitation_deadline"))
+        value = self.data.get("rehabilitation_deadline")
+        text = _plain(value)
+        reading = read_deadline_text(text)
+        if reading.words_end < len(text):
+            words = _cut(value, reading.words_end)
+            if words is None:
+                del self.data["rehabilitation_deadline"]
+            else:
+                self.data["rehabilitation_deadline"] = words
+        if reading.discharge is not None and "discharge_date" not in self.data:
+            self.put(("discharge_date",), reading.discharge.isoformat(), path)
+        if reading.reason is not None:
+            self.put(("deadline_reason",), reading.reason, path)
         discharge = _iso_date(self.data.get("discharge_date"))
-        found = _dates_in(text)
-        if found:
-            self.put(("first_contact_deadline",), found[0].isoformat(), path)
-            if len(set(found)) > 1:
+        if reading.deadline is not None:
+            # A deadline later than 7 days without a reason goes to the model, which refuses
+            # it exactly as in JSON (deadline_reason_required; R21).
+            self.put(("first_contact_deadline",), reading.deadline.isoformat(), path)
+            if len(set(reading.dates)) > 1:
                 self.warn(
                     path,
                     "deadline_ambiguous",
                     "The text names several dates; the first was taken as the deadline.",
                 )
-            # A later deadline needs a stated reason (R21); the text is that reason.
-            if discharge is not None and found[0] > discharge + timedelta(days=START_WITHIN_DAYS):
-                self.put(("deadline_reason",), text, path)
         elif discharge is not None:
             latest = discharge + timedelta(days=START_WITHIN_DAYS)
             self.put(("first_contact_deadline",), latest.isoformat(), path)
@@ -1038,8 +1110,10 @@ def _wrong_version(paths: list[str]) -> XmlRejected:
     )
 
 
-def parse_ggop(body: bytes) -> ParsedPlan:
-    """Reads a GGOP body into `Plan`'s JSON shape; XmlRejected if it is no GGOP at all."""
+def parse_ggop(body: bytes, *, schemas: XsdRegistry | None = None) -> ParsedPlan:
+    """Reads a GGOP body into `Plan`'s JSON shape; XmlRejected if it is no GGOP at all or,
+    given `schemas`, if it is not valid against the GGOP schema (checked before mapping, so
+    that XML is held to the schema as JSON is held to the model)."""
     root = parse_xml(body).getroot()
     namespace, name = _split_tag(root.tag)
     if (namespace, name) != (MM104, "Emessage"):
@@ -1048,6 +1122,8 @@ def parse_ggop(body: bytes) -> ParsedPlan:
             "ggop_root",
             f"A GGOP's root element is Emessage in namespace {MM104}.",
         )
+    if schemas is not None and (issues := schemas.validate("ggop", root)):
+        raise XmlRejected(schema_errors(root, issues))
     reader = _Reader()
     message = reader.children(_El(root, "/Emessage"), _EMESSAGE)
     plans = message.all("RehabilitationPlan")
@@ -1109,11 +1185,28 @@ _XML_WHITESPACE = " \t\r\n"
 _XML_SPACE = re.compile(r"[ \t\r\n]+")
 
 
+# Two or more spaces between other characters of a line: in FixedFont, columns.
+_FIXED_SPACES = re.compile(r"(?<![ \t\r\n]) {2,}(?![ \t\r\n])")
+
+
 def _soft_runs(text: str | None, flags: frozenset[str]) -> list[_Run]:
     # Whitespace in MedCom text nodes is layout: line breaks are Break, spaces may be Space.
     if not text or not text.strip(_XML_WHITESPACE):
         return []
-    return [_Run(_XML_SPACE.sub(" ", text), flags)]
+    if "fixed_font" not in flags:
+        return [_Run(_XML_SPACE.sub(" ", text), flags)]
+    # MedCom FixedFont is text set in columns (a table in characters): a run of spaces inside a
+    # line is content and is kept; whitespace next to a line break is still layout.
+    runs: list[_Run] = []
+    position = 0
+    for match in _FIXED_SPACES.finditer(text):
+        if match.start() > position:
+            runs.append(_Run(_XML_SPACE.sub(" ", text[position : match.start()]), flags))
+        runs.append(_Run(match.group(), flags, soft=False))
+        position = match.end()
+    if position < len(text):
+        runs.append(_Run(_XML_SPACE.sub(" ", text[position:]), flags))
+    return runs
 
 
 def _tidy(runs: list[_Run]) -> list[_Run]:
@@ -1229,3 +1322,205 @@ def _dates_in(text: str) -> list[date]:
         except ValueError:
             continue  # 31.02.2026 is no date
     return found
+
+
+# --- The deadline in words (R10, R21) ----------------------------------------------------------
+
+_DK_DATE = r"[0-9]{2}-[0-9]{2}-[0-9]{4}"
+# Sektorbro's deadline sentence (render.py `deadline_sentence`, `deadline_lines`), the last
+# line(s) of a RehabilitationDeadline: the discharge date only when GGOP has no other place.
+_DEADLINE_SENTENCE = re.compile(
+    rf"(?:Udskrivelsesdato (?P<discharge>{_DK_DATE})\. )?"
+    rf"Kommunens første kontakt senest (?P<deadline>{_DK_DATE})\."
+    r"(?: Begrundelse: (?P<reason>.+))?",
+    re.DOTALL,
+)
+_SENTENCE_START = re.compile(r"(?:\A|(?<=\n))(?:Udskrivelsesdato|Kommunens første kontakt)")
+# In the sender's own words, the reason for a later deadline follows "Begrundelse:" (R21).
+_REASON = re.compile(r"begrundelse:\s*(?P<reason>\S.*)", re.DOTALL | re.IGNORECASE)
+# CurrentHospitalContact/ExpectedEndText in Sektorbro's form (render.py `hospital_end`).
+_DISCHARGE_IN_WORDS = re.compile(
+    rf"Udskrivelsesdato (?P<date>{_DK_DATE})(?: kl\. (?P<time>[0-9]{{2}}:[0-9]{{2}}))?: "
+    r"(?P<words>\S.*)",
+    re.DOTALL,
+)
+
+
+@dataclass(frozen=True)
+class DeadlineText:
+    """What the text of a RehabilitationDeadline says."""
+
+    words_end: int  # the sender's words are text[:words_end]; Sektorbro's sentence follows
+    dates: list[date]  # the dates that name the deadline, the first being it
+    reason: str | None  # why the deadline is later than 7 days after discharge (R21)
+    discharge: date | None  # the discharge date, when Sektorbro's sentence gives it
+
+    @property
+    def deadline(self) -> date | None:
+        """The deadline the text names, if any."""
+        return self.dates[0] if self.dates else None
+
+
+def read_deadline_text(text: str) -> DeadlineText:
+    """Reads a deadline text as JSON's fields: the deadline, its reason, the discharge date.
+
+    Sektorbro's own sentence at the end of the text ("Kommunens første kontakt senest
+    27-11-2026. Begrundelse: …") gives them exactly. Otherwise the first date written is the
+    deadline, and the reason is what follows "Begrundelse:"; a text without it gives no reason,
+    so that a deadline later than 7 days gets the same 422 as in JSON (R21).
+    """
+    for start in reversed([m.start() for m in _SENTENCE_START.finditer(text)]):
+        found = _DEADLINE_SENTENCE.fullmatch(text, start)
+        if found is None:
+            continue
+        deadline = _dk_date(found["deadline"])
+        discharge = _dk_date(found["discharge"]) if found["discharge"] else None
+        if deadline is None or (found["discharge"] and discharge is None):
+            continue
+        return DeadlineText(max(start - 1, 0), [deadline], found["reason"], discharge)
+    reason = _REASON.search(text)
+    return DeadlineText(len(text), _dates_in(text), reason["reason"] if reason else None, None)
+
+
+def _dk_date(text: str) -> date | None:
+    day, month, year = text.split("-")
+    try:
+        return date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+
+
+def _dk_iso_date(text: str) -> str | None:
+    found = _dk_date(text)
+    return None if found is None else found.isoformat()
+
+
+def _cut(value: FormattedValue | None, end: int) -> FormattedValue | None:
+    """The first `end` characters of a formatted value, without line breaks at its end."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value[:end].rstrip("\n") or None
+    kept: list[dict[str, Any]] = []
+    for segment in value:
+        if end <= 0:
+            break
+        kept.append({**segment, "text": segment["text"][:end]})
+        end -= len(segment["text"])
+    while kept and not kept[-1]["text"].rstrip("\n"):
+        kept.pop()
+    if not kept:
+        return None
+    kept[-1]["text"] = kept[-1]["text"].rstrip("\n")
+    if not any(key != "text" for segment in kept for key in segment):
+        return "".join(segment["text"] for segment in kept)
+    return kept
+
+
+# --- Schema errors as problems ----------------------------------------------------------------
+
+_XS = "{http://www.w3.org/2001/XMLSchema}"
+# libxml2: "Element '{ns}X': This element is not expected. Expected is ( {ns}Y )." or
+# "Element '{ns}X': Missing child element(s). Expected is one of ( {ns}Y, {ns}Z )."
+_EXPECTED = re.compile(r"Expected is (?:one of )?\( (?P<names>[^)]*) \)")
+_NOT_EXPECTED = "This element is not expected."
+_MISSING_CHILD = "Missing child element(s)."
+
+
+def schema_errors(root: Any, issues: list[XmlIssue]) -> list[FieldError]:
+    """The GGOP schema's verdict as problems, each naming an element by its XPath.
+
+    A required element that is missing is named itself (`…/ConsentInformed`, rule `missing`,
+    as JSON names a missing field), not the element libxml2 stumbled on. Messages keep no
+    value from the document (it may hold a CPR number): only element and type names."""
+    errors: list[FieldError] = []
+    for issue in issues:
+        expected = _EXPECTED.search(issue.message)
+        missing = None
+        if expected is not None and (
+            _MISSING_CHILD in issue.message or _NOT_EXPECTED in issue.message
+        ):
+            names = [_split_tag(n.strip())[1] for n in expected["names"].split(",")]
+            missing = _missing_name(root, issue, names)
+        if missing is not None:
+            errors.append(
+                FieldError(missing, "missing", "GGOP requires this element here (schemas/ggop).")
+            )
+        elif _NOT_EXPECTED in issue.message:
+            errors.append(
+                FieldError(
+                    issue.path or "/",
+                    "xml_element_unexpected",
+                    "GGOP has no such element here (schemas/ggop)"
+                    + (f"; expected: {_names(expected['names'])}." if expected else "."),
+                )
+            )
+        else:
+            errors.append(FieldError(issue.path or "/", "xml_schema", _without_values(issue)))
+    return errors
+
+
+def _missing_name(root: Any, issue: XmlIssue, names: list[str]) -> str | None:
+    """The XPath of the required element an issue says is missing, if it says so."""
+    if not names or names[-1] not in _required_names():
+        return None
+    # "Missing child element(s)" is reported at the parent; "not expected" at a sibling.
+    parent = issue.path if _MISSING_CHILD in issue.message else issue.path.rpartition("/")[0]
+    if not parent:
+        return None
+    element = _element_at(root, parent)
+    if element is not None and any(_split_tag(c.tag)[1] == names[-1] for c in element):
+        return None  # it is there, only out of place
+    return f"{_plain_path(parent)}/{names[-1]}"
+
+
+def _element_at(root: Any, path: str) -> Any:
+    element = None
+    candidates = [root]
+    for step in path.strip("/").split("/"):
+        name, _, rest = step.partition("[")
+        position = int(rest.rstrip("]")) if rest else 1
+        namesakes = [c for c in candidates if _split_tag(c.tag)[1] == name]
+        if len(namesakes) < position:
+            return None
+        element = namesakes[position - 1]
+        candidates = list(element)
+    return element
+
+
+def _plain_path(path: str) -> str:
+    # The plan's own elements are named as the mapping names them (one plan per Emessage).
+    return path.replace("/Emessage/RehabilitationPlan[1]", PLAN_PATH)
+
+
+@functools.cache
+def _required_names() -> frozenset[str]:
+    """The local names the GGOP schema requires wherever they occur: not optional, not one of a
+    choice, and not inside an optional group."""
+    names: set[str] = set()
+    folder = resource_dir("schemas") / "ggop"
+    for file in ("municipality-1.0.4.xsd", "municipality-1.0.0.xsd"):
+        schema = etree.parse(str(folder / file), _safe_parser())
+        for element in schema.iter(f"{_XS}element"):
+            optional = element.get("minOccurs") == "0"
+            for ancestor in element.iterancestors():
+                if ancestor.tag in (f"{_XS}complexType", f"{_XS}group", f"{_XS}schema"):
+                    break
+                if ancestor.tag == f"{_XS}choice" or ancestor.get("minOccurs") == "0":
+                    optional = True
+            name = element.get("name") or element.get("ref", "").rpartition(":")[2]
+            if name and not optional and element.getparent().tag != f"{_XS}schema":
+                names.add(name)
+    return frozenset(names)
+
+
+def _names(names: str) -> str:
+    return ", ".join(_split_tag(n.strip())[1] for n in names.split(","))
+
+
+def _without_values(issue: XmlIssue) -> str:
+    message = re.sub(r"'\{[^}]*\}([^']*)'", r"'\1'", issue.message)  # names without namespaces
+    message = re.sub(r"[Tt]he value '[^']*'", "The value", message)
+    message = re.sub(r": '[^']*' is not", ": the value is not", message)
+    message = re.sub(r"\[facet '([^']*)'\] The value '[^']*'", r"[facet '\1'] The value", message)
+    return message.strip()

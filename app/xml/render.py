@@ -15,7 +15,7 @@ services, repositories or FastAPI.
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -25,6 +25,7 @@ from markupsafe import Markup, escape
 from app.domain.letters import MAX_TEXT_BLOCKS, TEXT_BLOCK_LIMIT, Letter
 from app.domain.messages import DANISH_TIME
 from app.domain.plan import (
+    START_WITHIN_DAYS,
     Address,
     AmbulatoryLocation,
     ContactAddress,
@@ -39,12 +40,13 @@ from app.domain.text import Segment
 from app.resources import resource_dir
 from app.xml.documents import envelope_of, latin1_bytes
 from app.xml.headings import BEFORE_ADMISSION_HEADING, EXTENDED_HEADING
-from app.xml.parse import parse_xml
+from app.xml.parse import parse_xml, read_deadline_text
 from app.xml.validate import SchemaName, XmlIssue, XsdRegistry
 
 __all__ = [
     "BEFORE_ADMISSION_HEADING",
     "EXTENDED_HEADING",
+    "XDIS91_CAPACITY",
     "XDIS91_MAX_BLOCKS",
     "XDIS91_TEXT_LIMIT",
     "Envelope",
@@ -59,6 +61,7 @@ __all__ = [
     "sks_icf_code",
     "text_lines",
     "xdis91_blocks",
+    "xdis91_size",
 ]
 
 # MedCom Date/Time elements are Danish local time (formats.md §3.2).
@@ -69,6 +72,8 @@ __all__ = [
 # A correspondence letter's text blocks keep the same limits (app/domain/letters.py).
 XDIS91_TEXT_LIMIT = TEXT_BLOCK_LIMIT
 XDIS91_MAX_BLOCKS = MAX_TEXT_BLOCKS
+# The most text one XDIS91 letter carries: 31,500 characters.
+XDIS91_CAPACITY = XDIS91_MAX_BLOCKS * XDIS91_TEXT_LIMIT
 
 # MedCom 2006 IdentifierCodeType (ValueLists.xsd); GGOP and our directory add "region".
 _XDIS91_IDENTIFIER_CODES = frozenset(
@@ -90,13 +95,19 @@ class RenderedXmlInvalid(Exception):
 
 
 class PlanTooLongForXdis91(Exception):
-    """The plan's text needs more ClinicalInformation blocks than XDIS91 allows."""
+    """The plan's text needs more ClinicalInformation blocks than XDIS91 allows: `size`
+    characters of text (a Break counts as one) where XDIS91 carries at most `limit`."""
 
-    def __init__(self, blocks_needed: int) -> None:
+    def __init__(self, *, size: int, blocks_needed: int) -> None:
+        self.size = size
+        self.limit = XDIS91_CAPACITY
         self.blocks_needed = blocks_needed
+        self.max_blocks = XDIS91_MAX_BLOCKS
+        self.block_limit = XDIS91_TEXT_LIMIT
         super().__init__(
-            f"As an XDIS91 letter the plan needs {blocks_needed} text blocks of at most "
-            f"{XDIS91_TEXT_LIMIT} characters; XDIS91 allows {XDIS91_MAX_BLOCKS}."
+            f"As an XDIS91 letter the plan has {size} characters of text, which take "
+            f"{blocks_needed} text blocks of at most {XDIS91_TEXT_LIMIT} characters; XDIS91 "
+            f"allows {XDIS91_MAX_BLOCKS}, {XDIS91_CAPACITY} characters."
         )
 
 
@@ -180,6 +191,49 @@ def formatted_text(lines: Sequence[Line], prefix: str = "") -> Markup:
     return Markup("".join(parts))
 
 
+def ggop_text(lines: Sequence[Line]) -> Markup:
+    """GGOP formatted text (mm100: elements, as `formatted_text` writes it) in which every
+    space survives a reader.
+
+    A MedCom reader takes the whitespace of a text node as layout (app/xml/parse.py does): it
+    drops spaces at the ends of a line and reads a run of spaces as one. Those spaces are
+    written as `<mm100:Space/>` (FormattedText.xsd), so that the kommune reads the text
+    exactly as written and Sektorbro reads its own GGOP back unchanged (issue 13).
+    """
+    parts: list[str] = []
+    for index, line in enumerate(lines):
+        if index:
+            parts.append("<mm100:Break/>")
+        hard = _hard_spaces(line)
+        offset = 0
+        for run in line:
+            parts.extend(f"<mm100:{tag}>" for tag in run.tags)
+            start = 0
+            for position in range(len(run.text)) if hard else ():
+                if offset + position in hard:
+                    parts.append(escape(run.text[start:position]))
+                    parts.append("<mm100:Space/>")
+                    start = position + 1
+            parts.append(escape(run.text[start:]))
+            parts.extend(f"</mm100:{tag}>" for tag in reversed(run.tags))
+            offset += len(run.text)
+    return Markup("".join(parts))
+
+
+def _hard_spaces(line: Line) -> set[int]:
+    """The positions in `line` of the spaces a reader would drop: at its ends, or next to
+    another space."""
+    text = "".join(run.text for run in line)
+    if not text or ("  " not in text and text[0] != " " and text[-1] != " "):
+        return set()  # the usual line
+    last = len(text) - 1
+    return {
+        index
+        for index, char in enumerate(text)
+        if char == " " and (index in (0, last) or text[index - 1] == " " or text[index + 1] == " ")
+    }
+
+
 def local_date(moment: datetime) -> str:
     """The Danish calendar date of `moment`, as xs:date."""
     return moment.astimezone(DANISH_TIME).date().isoformat()
@@ -240,10 +294,58 @@ def deadline_sentence(plan: Plan) -> str:
 
 
 def _deadline_lines(plan: Plan) -> list[Line]:
-    # GGOP RehabilitationDeadline is free text: the sender's words, or the structured deadline.
-    if plan.rehabilitation_deadline is not None:
-        return text_lines(plan.rehabilitation_deadline)
-    return text_lines(deadline_sentence(plan))
+    """GGOP's RehabilitationDeadline (free text): the sender's words, followed by the
+    structured deadline (`deadline_sentence`) unless the words already say exactly that as
+    app/xml/parse.py `read_deadline_text` reads them. So nothing the sender did not write is
+    added, and Sektorbro reads its own GGOP back to the same fields (issue 13).
+
+    GGOP has no other place for the discharge date when there is no CurrentHospitalContact, so
+    the sentence then opens with it."""
+    sentence = deadline_sentence(plan)
+    if plan.hospital_contact is None:
+        sentence = f"Udskrivelsesdato {_dk_date(plan.discharge_date)}. {sentence}"
+    words = plan.rehabilitation_deadline
+    if words is None:
+        return text_lines(sentence)
+    if plan.hospital_contact is not None:
+        text = words if isinstance(words, str) else "".join(s.text for s in words)
+        said = read_deadline_text(text)
+        latest = plan.discharge_date + timedelta(days=START_WITHIN_DAYS)
+        if said.words_end == len(text) and (said.deadline or latest, said.reason) == (
+            plan.first_contact_deadline,
+            plan.deadline_reason,
+        ):
+            return text_lines(words)
+    return [*text_lines(words), *text_lines(sentence)]
+
+
+@dataclass(frozen=True)
+class HospitalEnd:
+    """GGOP CurrentHospitalContact's end: ExpectedEnd {Date, Time?}, or ExpectedEndText."""
+
+    date: str
+    time: str | None = None
+    text: str | None = None
+
+
+def hospital_end(plan: Plan) -> HospitalEnd:
+    """The end of the hospital contact as GGOP carries it. GGOP has one date for it, the
+    discharge (R1, R23: the 7 days run from it), so ExpectedEnd's Date is `discharge_date`,
+    with the time of `expected_end` when that falls on the same day. Words for the end
+    (`expected_end_text`) go in ExpectedEndText, which the schema allows instead of ExpectedEnd,
+    after the date: "Udskrivelsesdato 20-11-2026 kl. 13:45: Snart" (app/xml/parse.py reads it
+    back)."""
+    contact = plan.hospital_contact
+    day = plan.discharge_date
+    moment = None if contact is None else contact.expected_end
+    clock = None
+    if moment is not None and moment.astimezone(DANISH_TIME).date() == day:
+        clock = local_time(moment)
+    words = None if contact is None else contact.expected_end_text
+    if words is None:
+        return HospitalEnd(day.isoformat(), clock)
+    at = f" kl. {clock}" if clock else ""
+    return HospitalEnd(day.isoformat(), text=f"Udskrivelsesdato {_dk_date(day)}{at}: {words}")
 
 
 def _ability_extended_lines(plan: Plan) -> list[Line] | None:
@@ -370,7 +472,8 @@ def _xdis91_sections(plan: Plan, parties: PlanParties) -> list[list[Line]]:
         "Genoptræningsplan",
         _plain(
             f"Type: {plan.plan_type}",
-            _if(plan.level, f"Niveau: {plan.level}"),  # R15: not in GGOP, so shown here
+            # R15: GGOP writes the municipal level as its TypeOfRehabilitationPlan.
+            _if(plan.level, f"Niveau: {plan.level}"),
             f"Udskrivelsesdato: {_dk_date(plan.discharge_date)}",
             f"Kommunekode (bopælskommune): {patient.municipality_code}",
         ),
@@ -419,9 +522,10 @@ def _xdis91_sections(plan: Plan, parties: PlanParties) -> list[list[Line]]:
     add_text("Information om behandling til patient og pårørende", plan.information_for_patient)
     add_text("Praktiske oplysninger", plan.practical_information)
     add_text("Patientsikkerhedsmæssige forhold", plan.patient_safety)
-    # The structured deadline is always shown, also when the sender wrote the deadline in words.
-    given = [] if plan.rehabilitation_deadline is None else _deadline_lines(plan)
-    add("Tidsfrist for start af genoptræning", [*given, *text_lines(deadline_sentence(plan))])
+    # The deadline exactly as GGOP's RehabilitationDeadline carries it (_deadline_lines): the
+    # sender's words, or without them the structured deadline. Every receiver reads the same;
+    # a date the hospital did not write appears in no copy (issue 13, faithful copies).
+    add("Tidsfrist for start af genoptræning", _deadline_lines(plan))
     if (stay := plan.hospital_contact) is not None:
         end = _moment_text(stay.expected_end, stay.expected_end_text)
         add(
@@ -481,77 +585,114 @@ def _size(lines: Sequence[Line]) -> int:
     return sum(len(run.text) for line in lines for run in line) + max(len(lines) - 1, 0)
 
 
-def _split_line(line: Line, limit: int) -> list[Line]:
-    """`line` cut into pieces of at most `limit` characters, after a space where there is one."""
-    if _size([line]) <= limit:
-        return [line]
-    pieces: list[Line] = []
-    piece: list[Run] = []
-    room = limit
+# A sentence ends with . ! ? or …, perhaps a closing quote or bracket, then a space. A cut goes
+# after the space, so that the pieces of a line put together are the line, character for
+# character.
+_SENTENCE_END = re.compile(r"[.!?…][\"')\]»”]*\s+")
+_WORD_END = re.compile(r"\s+")
+
+
+def _line_text(line: Line) -> str:
+    return "".join(run.text for run in line)
+
+
+def _cut_line(line: Line, at: int) -> tuple[Line, Line]:
+    """`line` cut after its first `at` characters; each piece keeps its runs' formatting."""
+    head: list[Run] = []
+    tail: list[Run] = []
     for run in line:
-        text = run.text
-        while len(text) > room:
-            cut = text.rfind(" ", 0, room) + 1  # the space stays at the end of the piece
-            if not cut and piece:  # no space here: end the piece where the last run ended
-                pieces.append(tuple(piece))
-                piece, room = [], limit
-                continue
-            cut = cut or room  # a word longer than a block is cut where the block ends
-            pieces.append((*piece, Run(text[:cut], run.tags)))
-            piece, room, text = [], limit, text[cut:]
-        if text:
-            piece.append(Run(text, run.tags))
-            room -= len(text)
-    if piece:
-        pieces.append(tuple(piece))
-    return pieces
+        if at >= len(run.text):
+            head.append(run)
+            at -= len(run.text)
+        elif at > 0:
+            head.append(Run(run.text[:at], run.tags))
+            tail.append(Run(run.text[at:], run.tags))
+            at = 0
+        else:
+            tail.append(run)
+    return tuple(head), tuple(tail)
 
 
-def xdis91_blocks(
-    sections: Sequence[Sequence[Line]], limit: int = XDIS91_TEXT_LIMIT
-) -> list[list[Line]]:
-    """`sections` in blocks of at most `limit` characters, cut between sections where possible."""
+def _cut_point(text: str, room: int, slack: int) -> int:
+    """How many characters of `text` go before a cut that leaves at most `room`: after the last
+    sentence that fits if that leaves at most `slack` unused, else after the last word that
+    fits; 0 if not even the first word fits."""
+    ends = [m.end() for m in _SENTENCE_END.finditer(text, 0, room)]
+    if ends and room - ends[-1] <= slack:
+        return ends[-1]
+    words = [m.end() for m in _WORD_END.finditer(text, 0, room)]
+    return words[-1] if words else 0
+
+
+def _pack(lines: Sequence[Line], limit: int, slack: int) -> list[list[Line]]:
+    """`lines` in blocks of at most `limit` characters, each filled to within `slack` of it
+    where a paragraph or sentence ends, else to the last word that fits."""
     blocks: list[list[Line]] = []
     current: list[Line] = []
     size = 0
 
-    def append(lines: Sequence[Line], *, blank_before: bool) -> bool:
+    def close() -> None:
         nonlocal size
-        added = _size(lines)
-        if not current:
-            if added > limit:
-                return False
-            current.extend(lines)
-            size = added
-            return True
-        gap = 2 if blank_before else 1  # one Break ends the line, a second leaves a blank line
-        if size + gap + added > limit:
-            return False
-        current.extend([(), *lines] if blank_before else lines)
-        size += gap + added
-        return True
-
-    def new_block() -> None:
-        nonlocal size
+        while current and not current[-1]:  # a blank line is layout where the block ends
+            current.pop()
         if current:
             blocks.append(current.copy())
-            current.clear()
-            size = 0
+        current.clear()
+        size = 0
 
-    for section in sections:
-        if append(section, blank_before=True):
-            continue
-        new_block()
-        if append(section, blank_before=True):
-            continue
-        # A section longer than a block: cut between its lines, and a too long line at spaces.
-        for line in section:
-            for piece in _split_line(line, limit):
-                if not append([piece], blank_before=False):
-                    new_block()
-                    append([piece], blank_before=False)
-    new_block()
+    for line in lines:
+        while line or current:  # nor does a block open with a blank line
+            gap = 1 if current else 0  # the Break that ends the previous line
+            room = limit - size - gap
+            length = len(_line_text(line))
+            if length <= room:
+                current.append(line)
+                size += gap + length
+                break
+            if room <= slack:  # end the block between paragraphs
+                close()
+                continue
+            at = _cut_point(_line_text(line), room, slack)
+            if not at:
+                if current:  # the next word fits the next block
+                    close()
+                    continue
+                at = room  # a word longer than a block is cut where the block ends
+            head, line = _cut_line(line, at)
+            current.append(head)
+            close()
+    close()
     return blocks
+
+
+def xdis91_blocks(
+    sections: Sequence[Sequence[Line]],
+    limit: int = XDIS91_TEXT_LIMIT,
+    max_blocks: int = XDIS91_MAX_BLOCKS,
+) -> list[list[Line]]:
+    """`sections` as text blocks of at most `limit` characters each (a Break counts as one),
+    sections apart by a blank line, nothing left out and nothing reordered.
+
+    Readable where that fits: a block ends between paragraphs or after a sentence when that
+    leaves at most a tenth of it unused, else after the last word that fits. Only when that
+    takes more than `max_blocks` blocks is every block filled to its last word, so that all
+    of XDIS91's room (10 blocks of 3150 characters) carries text. A block boundary takes the
+    place of a line break, so a block neither opens nor ends with a blank line.
+    """
+    lines: list[Line] = []
+    for section in sections:
+        lines += [(), *section] if lines else section
+    blocks = _pack(lines, limit, slack=limit // 10)
+    if len(blocks) > max_blocks:
+        blocks = _pack(lines, limit, slack=0)
+    return blocks
+
+
+def xdis91_size(sections: Sequence[Sequence[Line]]) -> int:
+    """The characters `sections` take as text (a Break counts as one, sections apart by a blank
+    line), which is what XDIS91's blocks must hold."""
+    sizes = [_size(section) for section in sections]
+    return sum(sizes) + 2 * max(len(sizes) - 1, 0)
 
 
 def _xdis91_party(party: Party) -> Party:
@@ -586,6 +727,7 @@ class XmlRenderer:
             lines=text_lines, local_date=local_date, local_time=local_time, sks_icf=sks_icf_code
         )
         self._env.globals["formatted"] = formatted_text
+        self._env.globals["ggop_text"] = ggop_text
         self._ggop: Template = self._env.get_template("ggop.xml.j2")
         self._xdis91_plan: Template = self._env.get_template("xdis91_plan.xml.j2")
         self._xdis91_letter: Template = self._env.get_template("xdis91_letter.xml.j2")
@@ -593,15 +735,28 @@ class XmlRenderer:
         # Imported by the XDIS91 templates when they first render; compiled now instead.
         self._env.get_template("_medcom.xml.j2")
 
+    @property
+    def schemas(self) -> XsdRegistry:
+        """The XSDs every document is checked against, also inbound ones."""
+        return self._registry
+
     def render_ggop(self, plan: Plan, *, envelope: Envelope, parties: PlanParties) -> bytes:
         """The plan as a GGOP document (GGOP100, namespace 1.0.4), validated."""
         _check_gp(plan, parties)
+        # The sender's sub-units are its own to name; the directory's are the default.
+        sender = parties.sender
+        if plan.sender.unit:
+            sender = replace(sender, unit=plan.sender.unit)
+        receiver = parties.receiver
+        if plan.receiver_unit and plan.receiver_gln == receiver.gln:
+            receiver = replace(receiver, unit=plan.receiver_unit)
         text = self._ggop.render(
             plan=plan,
             envelope=envelope,
-            parties=parties,
+            parties=replace(parties, sender=sender, receiver=receiver),
             deadline=_deadline_lines(plan),
             ability_extended=_ability_extended_lines(plan),
+            hospital_end=hospital_end(plan),
         )
         return self._finish("ggop", text)
 
@@ -613,9 +768,10 @@ class XmlRenderer:
         XDIS91 has no copy receiver, so every receiver gets a letter of its own (formats.md §5).
         """
         _check_gp(plan, parties)
-        blocks = xdis91_blocks(_xdis91_sections(plan, parties))
+        sections = _xdis91_sections(plan, parties)
+        blocks = xdis91_blocks(sections)
         if len(blocks) > XDIS91_MAX_BLOCKS:
-            raise PlanTooLongForXdis91(len(blocks))
+            raise PlanTooLongForXdis91(size=xdis91_size(sections), blocks_needed=len(blocks))
         text = self._xdis91_plan.render(
             plan=plan,
             envelope=envelope,
@@ -635,9 +791,12 @@ class XmlRenderer:
         receiver: Party,
         authorised_at: datetime,
         statistical_code: str = "XDIS91",
+        sender_speciality: str | None = None,
     ) -> bytes:
         """The letter as an XDIS91 ClinicalEmail (XD9134L) from `sender` to `receiver`,
-        validated. Each text block becomes one ClinicalInformation/Text01."""
+        validated. Each text block becomes one ClinicalInformation/Text01. `authorised_at` is
+        when the letter was signed and `sender_speciality` the Sender's MedicalSpecialityCode,
+        both as an inbound XDIS91 letter gives them."""
         if letter.letter_id not in (None, letter_id):
             raise ValueError("letter_id must be the letter's own when it has one")
         if receiver.gln != letter.receiver_gln:
@@ -651,6 +810,7 @@ class XmlRenderer:
             authorised_at=authorised_at,
             envelope=envelope,
             sender=_xdis91_party(sender),
+            sender_speciality=sender_speciality,
             receiver=_xdis91_party(receiver),
             blocks=[text_lines(block) for block in letter.text_blocks],
         )

@@ -201,6 +201,23 @@ class TestPlanNotices:
         assert_problem(response, 409, "conflict")
 
 
+class TestStoredPlans:
+    def test_a_plan_stored_before_a_rule_was_added_still_takes_notices(
+        self, client: TestClient, keys: Keys, plan: dict[str, Any], session: Session
+    ) -> None:
+        # A rehabilitering plan without the overall functional ability, as stored before R8.
+        stored = session.get(orm.Message, plan["message_id"])
+        assert stored is not None
+        stored.body = stored.body | {
+            "plan_type": "rehabilitering",
+            "level": None,
+            "function_at_discharge_extended": None,
+        }
+        session.commit()
+
+        report(client, keys, notice(plan, "received"))
+
+
 class TestTransfer:
     def test_the_new_kommune_gets_the_plan_in_its_inbox(
         self, client: TestClient, keys: Keys, plan: dict[str, Any]
@@ -285,6 +302,30 @@ class TestEarlyNotice:
 
         problem = assert_problem(response, 422, "validation_failed")
         assert rules_by_field(problem) == {"patient.municipality_code": "kommune_not_registered"}
+
+
+class TestNoticeCharacters:
+    def test_a_c1_control_character_is_refused_naming_the_field(
+        self, client: TestClient, keys: Keys
+    ) -> None:
+        body = notice_fields("rehabilitation_need", text="Udtalt træthed\x85 efter kemoterapi.")
+
+        response = post_notice(client, keys[ODENSE_HOSPITAL], body)
+
+        problem = assert_problem(response, 422, "validation_failed")
+        # The notice type's tag leads the path of every error pydantic finds in a notice.
+        assert rules_by_field(problem) == {"rehabilitation_need.text": "c1_control_character"}
+
+    def test_a_text_outside_latin_1_is_sent_with_a_warning_naming_the_field(
+        self, client: TestClient, keys: Keys
+    ) -> None:
+        body = notice_fields("rehabilitation_need", text="Har brug for hjælp → rengøring.")
+
+        answer = report(client, keys, body, by=ODENSE_HOSPITAL)
+
+        assert [(w["field"], w["rule"]) for w in answer["warnings"]] == [
+            ("text", "character_beyond_latin1")
+        ]
 
 
 class TestNoticeInput:

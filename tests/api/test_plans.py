@@ -1,7 +1,7 @@
 """POST /v1/plans and friends: a hospital sends a genoptræningsplan; the bopælskommune gets it
 as GGOP and the GP (who takes only XDIS91) as a letter; every rule answers a precise 422."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -11,6 +11,7 @@ from sqlalchemy import Connection, event, select
 from sqlalchemy.orm import Session
 
 from app import orm
+from app.state import app_state
 from tests.api.helpers import assert_problem, post_plan, rules_by_field, with_patient
 from tests.factories import (
     HJALLESE_GP,
@@ -18,6 +19,7 @@ from tests.factories import (
     ODENSE_HOSPITAL,
     ODENSE_KOMMUNE,
     OTHER_HOSPITAL,
+    add_hospital,
     plan_fields,
 )
 
@@ -35,7 +37,8 @@ class TestSubmitPlan:
         body = response.json()
         assert body["type"] == "plan"
         assert body["letter_id"] == "OUH2026112001"
-        assert body["warnings"] == []
+        # Discharged 20 November, received 23 November (the frozen clock): late (R11).
+        assert [w["rule"] for w in body["warnings"]] == ["plan_after_discharge"]
         deliveries = {d["receiver_gln"]: d for d in body["deliveries"]}
         assert {gln: (d["role"], d["format"], d["status"]) for gln, d in deliveries.items()} == {
             ODENSE_KOMMUNE: ("primary", "GGOP", "available"),
@@ -62,7 +65,13 @@ class TestSubmitPlan:
         plan_type: str,
         level: str | None,
     ) -> None:
-        response = post_plan(client, hospital, plan_type=plan_type, level=level)
+        response = post_plan(
+            client,
+            hospital,
+            plan_type=plan_type,
+            level=level,
+            function_at_discharge_extended="Samlet funktionsevne: se nedenfor.",
+        )
 
         assert response.status_code == 201, response.text
 
@@ -103,9 +112,8 @@ class TestSubmitPlan:
         response = post_plan(client, hospital, contact_region=contact)
 
         assert response.status_code == 201
-        assert [(w["field"], w["rule"]) for w in response.json()["warnings"]] == [
-            ("contact_region.ean", "gln_check_digit")
-        ]
+        warnings = [(w["field"], w["rule"]) for w in response.json()["warnings"]]
+        assert ("contact_region.ean", "gln_check_digit") in warnings
 
     def test_the_same_plan_again_answers_200_with_the_first_message(
         self, client: TestClient, hospital: dict[str, str], session: Session
@@ -370,6 +378,59 @@ REJECTIONS = [
         id="segment flag not a boolean",
     ),
     pytest.param({"unknown_field": 1}, "unknown_field", "extra_forbidden", id="unknown field"),
+    pytest.param(
+        {"plan_type": "rehabilitering", "level": None},
+        "function_at_discharge_extended",
+        "overall_function_required",
+        id="rehabilitering without the overall functional ability (R8)",
+    ),
+    pytest.param(
+        {"plan_type": "specialiseret", "level": None, "chosen_hospital_gln": "5790000120314"},
+        "chosen_hospital_gln",
+        "receiver_unknown",
+        id="chosen hospital not in the directory",
+    ),
+    pytest.param(
+        {"plan_type": "specialiseret", "level": None, "chosen_hospital_gln": ISHOEJ_KOMMUNE},
+        "chosen_hospital_gln",
+        "chosen_hospital_not_a_hospital",
+        id="chosen hospital is a kommune",
+    ),
+    pytest.param(
+        {"chosen_hospital_gln": OTHER_HOSPITAL},
+        "chosen_hospital_gln",
+        "chosen_hospital_requires_specialiseret",
+        id="chosen hospital for almen",
+    ),
+    pytest.param(
+        {
+            "plan_type": "rehabilitering",
+            "level": None,
+            "function_at_discharge_extended": "Samlet funktionsevne.",
+            "chosen_hospital_gln": OTHER_HOSPITAL,
+        },
+        "chosen_hospital_gln",
+        "chosen_hospital_requires_specialiseret",
+        id="chosen hospital for rehabilitering",
+    ),
+    pytest.param(
+        {"health_summary": "Faldt i hjemmet\x85 indlagt"},
+        "health_summary",
+        "c1_control_character",
+        id="C1 control in a text",
+    ),
+    pytest.param(
+        {"patient_safety": [{"text": "Faldrisiko \x80"}]},
+        "patient_safety.0.text",
+        "c1_control_character",
+        id="C1 control in a segment",
+    ),
+    pytest.param(
+        {"patient": with_patient(surname="Berggren\x96")},
+        "patient.surname",
+        "c1_control_character",
+        id="C1 control in a name",
+    ),
 ]
 
 
@@ -406,6 +467,221 @@ class TestPlanRules:
         response = post_plan(client, hospital, patient=with_patient(cpr="3102484916"))
 
         assert "3102484916" not in response.text
+
+
+class TestOverallFunctionForRehabilitering:
+    # R8 (bekendtgørelse om genoptræningsplaner §2 stk. 3)
+
+    def test_a_rehabilitering_plan_with_the_overall_functional_ability_is_accepted(
+        self, client: TestClient, hospital: dict[str, str]
+    ) -> None:
+        response = post_plan(
+            client,
+            hospital,
+            plan_type="rehabilitering",
+            level=None,
+            function_at_discharge_extended="Kognitivt: nedsat hukommelse. Aktiviteter: ...",
+        )
+
+        assert response.status_code == 201, response.text
+
+    def test_an_almen_plan_needs_no_overall_functional_ability(
+        self, client: TestClient, hospital: dict[str, str]
+    ) -> None:
+        response = post_plan(client, hospital, function_at_discharge_extended=None)
+
+        assert response.status_code == 201, response.text
+
+
+class TestLatePlan:
+    # R11: handed over and sent no later than discharge; a later plan is a warning.
+
+    def test_a_plan_after_the_discharge_date_is_accepted_with_a_warning(
+        self, client: TestClient, hospital: dict[str, str]
+    ) -> None:
+        response = post_plan(client, hospital, discharge_date="2026-11-22")
+
+        assert response.status_code == 201, response.text
+        assert [(w["field"], w["rule"]) for w in response.json()["warnings"]] == [
+            ("discharge_date", "plan_after_discharge")
+        ]
+
+    def test_a_plan_on_the_discharge_date_has_no_warning(
+        self, client: TestClient, hospital: dict[str, str]
+    ) -> None:
+        response = post_plan(client, hospital, discharge_date="2026-11-23")
+
+        assert response.status_code == 201, response.text
+        assert response.json()["warnings"] == []
+
+    def test_the_day_is_the_danish_calendar_day(
+        self, client: TestClient, hospital: dict[str, str]
+    ) -> None:
+        # 22 November 23:30 UTC is already 23 November in Copenhagen.
+        app_state(client.app).clock.at = datetime(2026, 11, 22, 23, 30, tzinfo=UTC)  # type: ignore[attr-defined]
+
+        response = post_plan(client, hospital, discharge_date="2026-11-22")
+
+        assert [w["rule"] for w in response.json()["warnings"]] == ["plan_after_discharge"]
+
+
+CHOSEN_XDIS91_HOSPITAL = "5790009903024"
+
+
+def specialised(**overrides: Any) -> dict[str, Any]:
+    """The reference plan as specialised training, discharged on the frozen day (no late
+    warning), with these overrides."""
+    return {
+        "plan_type": "specialiseret",
+        "level": None,
+        "discharge_date": "2026-11-23",
+        **overrides,
+    }
+
+
+class TestChosenHospital:
+    # R11, R28: specialised training at a hospital: the chosen hospital gets the plan too.
+
+    def test_the_chosen_hospital_gets_its_own_delivery_in_ggop(
+        self, client: TestClient, hospital: dict[str, str]
+    ) -> None:
+        response = post_plan(client, hospital, **specialised(chosen_hospital_gln=OTHER_HOSPITAL))
+
+        assert response.status_code == 201, response.text
+        deliveries = {d["receiver_gln"]: d for d in response.json()["deliveries"]}
+        assert (deliveries[OTHER_HOSPITAL]["role"], deliveries[OTHER_HOSPITAL]["format"]) == (
+            "chosen_hospital",
+            "GGOP",
+        )
+
+    def test_a_chosen_hospital_that_takes_only_xdis91_gets_a_letter(
+        self, client: TestClient, hospital: dict[str, str], session: Session
+    ) -> None:
+        add_hospital(
+            session, gln=CHOSEN_XDIS91_HOSPITAL, name="Hospital Sønderjylland", accepts=["XDIS91"]
+        )
+        session.commit()
+
+        response = post_plan(
+            client, hospital, **specialised(chosen_hospital_gln=CHOSEN_XDIS91_HOSPITAL)
+        )
+
+        assert response.status_code == 201, response.text
+        formats = {d["receiver_gln"]: d["format"] for d in response.json()["deliveries"]}
+        assert formats[CHOSEN_XDIS91_HOSPITAL] == "XDIS91"
+
+    def test_every_receiver_s_ggop_names_the_chosen_hospital_as_a_copy_receiver(
+        self, client: TestClient, keys: dict[str, dict[str, str]]
+    ) -> None:
+        message_id = post_plan(
+            client, keys[ODENSE_HOSPITAL], **specialised(chosen_hospital_gln=OTHER_HOSPITAL)
+        ).json()["message_id"]
+
+        document = client.get(
+            f"/v1/plans/{message_id}",
+            headers=keys[ODENSE_KOMMUNE] | {"Accept": "application/xml"},
+        )
+
+        root = etree.fromstring(document.content)
+        cc = root.findall(f"{{{GGOP_NS}}}RehabilitationPlan/{{{GGOP_NS}}}CCReceiver")
+        assert [e.findtext(".//{urn:oio:medcom:municipality:1.0.0}EANIdentifier") for e in cc] == [
+            OTHER_HOSPITAL
+        ]
+
+    def test_tracking_lists_the_chosen_hospital(
+        self, client: TestClient, hospital: dict[str, str]
+    ) -> None:
+        message_id = post_plan(
+            client, hospital, **specialised(chosen_hospital_gln=OTHER_HOSPITAL)
+        ).json()["message_id"]
+
+        tracked = client.get(f"/v1/messages/{message_id}", headers=hospital).json()
+
+        assert {d["receiver_gln"]: d["role"] for d in tracked["deliveries"]}[
+            OTHER_HOSPITAL
+        ] == "chosen_hospital"
+
+    def test_the_chosen_hospital_named_as_cc_too_gets_one_delivery(
+        self, client: TestClient, hospital: dict[str, str]
+    ) -> None:
+        response = post_plan(
+            client,
+            hospital,
+            **specialised(chosen_hospital_gln=OTHER_HOSPITAL, cc_receivers=[OTHER_HOSPITAL]),
+        )
+
+        roles = [d["role"] for d in response.json()["deliveries"]]
+        assert sorted(roles) == ["chosen_hospital", "gp_copy", "primary"]
+
+    def test_training_at_the_writing_hospital_needs_no_delivery(
+        self, client: TestClient, hospital: dict[str, str]
+    ) -> None:
+        response = post_plan(client, hospital, **specialised(chosen_hospital_gln=ODENSE_HOSPITAL))
+
+        assert response.status_code == 201, response.text
+        assert ODENSE_HOSPITAL not in {d["receiver_gln"] for d in response.json()["deliveries"]}
+
+    def test_a_specialised_plan_may_leave_the_chosen_hospital_out(
+        self, client: TestClient, hospital: dict[str, str]
+    ) -> None:
+        response = post_plan(client, hospital, **specialised())
+
+        assert response.status_code == 201, response.text
+        assert response.json()["warnings"] == []
+
+    def test_an_inactive_chosen_hospital_is_a_422(
+        self, client: TestClient, hospital: dict[str, str], session: Session
+    ) -> None:
+        other = session.get(orm.Organisation, OTHER_HOSPITAL)
+        assert other is not None
+        other.is_active = False
+        session.commit()
+
+        response = post_plan(client, hospital, **specialised(chosen_hospital_gln=OTHER_HOSPITAL))
+
+        problem = assert_problem(response, 422, "validation_failed")
+        assert rules_by_field(problem) == {"chosen_hospital_gln": "receiver_inactive"}
+
+
+class TestCharactersBeyondLatin1:
+    def test_a_text_outside_latin_1_is_kept_with_a_warning_naming_the_field(
+        self, client: TestClient, hospital: dict[str, str]
+    ) -> None:
+        response = post_plan(
+            client, hospital, discharge_date="2026-11-23", health_summary="Pris 40 € pr. gang"
+        )
+
+        assert response.status_code == 201, response.text
+        assert [(w["field"], w["rule"]) for w in response.json()["warnings"]] == [
+            ("health_summary", "character_beyond_latin1")
+        ]
+
+    def test_the_kommune_s_document_carries_the_character_as_a_reference(
+        self, client: TestClient, keys: dict[str, dict[str, str]]
+    ) -> None:
+        message_id = post_plan(
+            client, keys[ODENSE_HOSPITAL], health_summary="Pris 40 € pr. gang"
+        ).json()["message_id"]
+
+        document = client.get(
+            f"/v1/plans/{message_id}",
+            headers=keys[ODENSE_KOMMUNE] | {"Accept": "application/xml"},
+        ).content
+
+        assert b"&#8364;" in document
+        assert "Pris 40 € pr. gang" in etree.fromstring(document).xpath("string(//*)")
+
+    def test_a_segment_outside_latin_1_names_its_text(
+        self, client: TestClient, hospital: dict[str, str]
+    ) -> None:
+        response = post_plan(
+            client,
+            hospital,
+            discharge_date="2026-11-23",
+            patient_safety=[{"text": "Faldrisiko ", "bold": True}, {"text": "→ rollator"}],
+        )
+
+        assert [w["field"] for w in response.json()["warnings"]] == ["patient_safety"]
 
 
 class TestValidatePlan:

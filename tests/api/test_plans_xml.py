@@ -10,7 +10,8 @@ from lxml import etree
 from sqlalchemy.orm import Session
 from stdnum import ean
 
-from tests.api.helpers import assert_problem, rules_by_field
+from app.xml.render import sks_icf_code
+from tests.api.helpers import assert_problem, post_plan, rules_by_field
 from tests.factories import (
     DATA,
     ODENSE_HOSPITAL,
@@ -178,6 +179,20 @@ class TestGgopIn:
             ("/Emessage/RehabilitationPlan/RehabilitationDeadline", "deadline_assumed"),
         }
 
+    def test_the_example_loses_nothing_so_its_warnings_name_no_dropped_element(
+        self, client: TestClient, example_parties: dict[str, dict[str, str]]
+    ) -> None:
+        response = post_xml(client, example_parties[ODENSE_HOSPITAL], example())
+
+        assert response.status_code == 201, response.text
+        assert {w["rule"] for w in response.json()["warnings"]} <= {
+            "gln_length",
+            "gln_check_digit",
+            "deadline_assumed",
+            "function_before_admission_missing",  # R7a: GGOP has no element for it
+            "plan_after_discharge",  # R11: MedCom's example was written in 2015
+        }
+
     def test_the_example_as_published_names_the_routing_glns_with_bad_check_digits(
         self, client: TestClient, example_parties: dict[str, dict[str, str]]
     ) -> None:
@@ -226,3 +241,254 @@ class TestGgopIn:
         problem = assert_problem(response, 422, "validation_failed")
         assert set(rules_by_field(problem).values()) == {"xml_doctype_forbidden"}
         assert "root:" not in response.text
+
+
+class TestRulesForXmlInput:
+    # The XML path maps into the same Plan model as JSON, so the same rules apply.
+
+    def test_a_late_plan_is_warned_about_at_its_discharge_element(
+        self, client: TestClient, example_parties: dict[str, dict[str, str]]
+    ) -> None:
+        # The example's patient was discharged in December 2014 (R11).
+        response = post_xml(client, example_parties[ODENSE_HOSPITAL], example())
+
+        rules = {w["rule"]: w["field"] for w in response.json()["warnings"]}
+        assert rules["plan_after_discharge"].startswith("/Emessage/RehabilitationPlan")
+
+    def test_a_rehabilitering_plan_without_the_overall_functional_ability_is_refused(
+        self, client: TestClient, example_parties: dict[str, dict[str, str]]
+    ) -> None:
+        body = re.sub(
+            rb"<mm104:AbilityAtDischargeExtended.*</mm104:AbilityAtDischargeExtended>",
+            b"",
+            example(),
+            flags=re.S,
+        ).replace(
+            b"<TypeOfRehabilitationPlan>specialiseret<",
+            b"<TypeOfRehabilitationPlan>rehabilitering<",
+        )
+
+        response = post_xml(client, example_parties[ODENSE_HOSPITAL], body)
+
+        problem = assert_problem(response, 422, "validation_failed")
+        assert "overall_function_required" in rules_by_field(problem).values()
+
+
+def kommune_ggop(client: TestClient, keys: dict[str, dict[str, str]], submitted: Any) -> bytes:
+    """The GGOP the kommune received for a submitted plan."""
+    delivery = next(
+        d for d in submitted.json()["deliveries"] if d["receiver_gln"] == ODENSE_KOMMUNE
+    )
+    response = client.get(
+        f"/v1/inbox/{delivery['delivery_id']}",
+        headers=keys[ODENSE_KOMMUNE] | {"Accept": "application/xml"},
+    )
+    assert response.status_code == 200, response.text
+    return response.content
+
+
+def stored_plan(client: TestClient, keys: dict[str, dict[str, str]], submitted: Any) -> Any:
+    message_id = submitted.json()["message_id"]
+    return client.get(f"/v1/plans/{message_id}", headers=keys[ODENSE_KOMMUNE]).json()["plan"]
+
+
+def as_new_letter(ggop: bytes) -> bytes:
+    """The document with another letter id, so that posting it is no duplicate."""
+    return ggop.replace(b"<Identifier>OUH2026112001<", b"<Identifier>OUH2026112099<")
+
+
+class TestOwnGgopBack:
+    """The service accepts its own GGOP, and reads it back to the plan it rendered."""
+
+    @pytest.mark.parametrize(
+        "hospital_contact",
+        [
+            {"start": "2026-11-13T12:34:00+01:00", "expected_end_text": "Når såret er lukket"},
+            {"start": "2026-11-13T12:34:00+01:00"},
+            None,
+        ],
+        ids=["words", "no-end", "no-contact"],
+    )
+    def test_the_kommunes_ggop_posts_back_to_the_same_plan(
+        self, client: TestClient, keys: dict[str, dict[str, str]], hospital_contact: Any
+    ) -> None:
+        submitted = post_plan(
+            client,
+            keys[ODENSE_HOSPITAL],
+            hospital_contact=hospital_contact,
+            receiver_gln=ODENSE_KOMMUNE,  # GGOP always names it
+        )
+        assert submitted.status_code == 201, submitted.text
+
+        again = post_xml(
+            client, keys[ODENSE_HOSPITAL], as_new_letter(kommune_ggop(client, keys, submitted))
+        )
+
+        assert again.status_code == 201, again.text
+        first, second = stored_plan(client, keys, submitted), stored_plan(client, keys, again)
+        # GGOP writes ICF codes in SKS form (R49): d450 comes back as FD450, the same code.
+        first["icf"] = [icf | {"code": sks_icf_code(icf["code"])} for icf in first["icf"]]
+        assert second | {"letter_id": first["letter_id"]} == first
+
+    def test_the_discharge_date_reaches_the_kommune_with_the_words_for_the_end(
+        self, client: TestClient, keys: dict[str, dict[str, str]]
+    ) -> None:
+        contact = {"start": "2026-11-13T12:34:00+01:00", "expected_end_text": "Efter aftale"}
+        submitted = post_plan(client, keys[ODENSE_HOSPITAL], hospital_contact=contact)
+
+        root = etree.fromstring(kommune_ggop(client, keys, submitted))
+
+        found = root.findtext(".//{*}CurrentHospitalContact/{*}ExpectedEndText")
+        assert found == "Udskrivelsesdato 20-11-2026: Efter aftale"
+
+    def test_the_level_reaches_the_kommunes_ggop(
+        self, client: TestClient, keys: dict[str, dict[str, str]]
+    ) -> None:
+        submitted = post_plan(client, keys[ODENSE_HOSPITAL], level="avanceret")
+
+        root = etree.fromstring(kommune_ggop(client, keys, submitted))
+
+        assert root.findtext(".//{*}TypeOfRehabilitationPlan") == "avanceret"
+
+
+def without(document: bytes, element: bytes) -> bytes:
+    """The document without the first `element` (its name with any prefix) and its content."""
+    found = re.search(
+        rb"\s*<(?:mm100:)?" + element + rb"\b.*?</(?:mm100:)?" + element + rb">",
+        document,
+        re.DOTALL,
+    )
+    assert found is not None
+    return document[: found.start()] + document[found.end() :]
+
+
+class TestGgopHeldToJsonRules:
+    @pytest.mark.parametrize(
+        ("element", "field"),
+        [
+            (b"ConsentInformed", "ConsentInformed"),
+            (b"AbilityAtDischargeSummary", "AbilityAtDischargeSummary"),
+            (b"ContactCounty", "ContactCounty"),
+            (b"GPCCReceiver", "GPCCReceiver"),
+        ],
+    )
+    def test_a_missing_required_element_is_named_by_its_xpath(
+        self,
+        client: TestClient,
+        example_parties: dict[str, dict[str, str]],
+        element: bytes,
+        field: str,
+    ) -> None:
+        response = post_xml(client, example_parties[ODENSE_HOSPITAL], without(example(), element))
+
+        problem = assert_problem(response, 422, "validation_failed")
+        assert rules_by_field(problem) == {f"/Emessage/RehabilitationPlan/{field}": "missing"}
+
+    def test_a_deadline_21_days_after_discharge_without_a_reason_is_refused_as_in_json(
+        self, client: TestClient, example_parties: dict[str, dict[str, str]]
+    ) -> None:
+        body = example().replace(
+            b"<RehabilitationDeadline>Fri tekst<",
+            b"<RehabilitationDeadline>Kommunens f\xc3\xb8rste kontakt senest 10-01-2015.<",
+        )
+
+        response = post_xml(client, example_parties[ODENSE_HOSPITAL], body)
+
+        problem = assert_problem(response, 422, "validation_failed")
+        assert rules_by_field(problem) == {
+            "/Emessage/RehabilitationPlan/RehabilitationDeadline": "deadline_reason_required"
+        }
+
+    def test_a_later_deadline_with_its_reason_after_begrundelse_is_accepted(
+        self, client: TestClient, example_parties: dict[str, dict[str, str]]
+    ) -> None:
+        body = example().replace(
+            b"<RehabilitationDeadline>Fri tekst<",
+            b"<RehabilitationDeadline>Tidligst 10-01-2015. Begrundelse: S\xc3\xa5ret skal hele.<",
+        )
+
+        response = post_xml(client, example_parties[ODENSE_HOSPITAL], body)
+
+        assert response.status_code == 201, response.text
+
+    def test_an_element_the_schema_does_not_know_is_refused(
+        self, client: TestClient, example_parties: dict[str, dict[str, str]]
+    ) -> None:
+        body = example().replace(
+            b"<ConsentInformed>ja</ConsentInformed>",
+            b"<ConsentInformed>ja</ConsentInformed><Extra>x</Extra>",
+        )
+
+        response = post_xml(client, example_parties[ODENSE_HOSPITAL], body)
+
+        problem = assert_problem(response, 422, "validation_failed")
+        assert rules_by_field(problem) == {
+            "/Emessage/RehabilitationPlan/Extra": "xml_element_unexpected"
+        }
+
+    def test_a_schema_error_does_not_quote_the_document(
+        self, client: TestClient, example_parties: dict[str, dict[str, str]]
+    ) -> None:
+        body = example().replace(b"<Date>2014-12-13</Date>", b"<Date>2512484916</Date>")
+
+        response = post_xml(client, example_parties[ODENSE_HOSPITAL], body)
+
+        problem = assert_problem(response, 422, "validation_failed")
+        assert rules_by_field(problem) == {
+            "/Emessage/RehabilitationPlan/CurrentHospitalContact/Start/Date": "xml_schema"
+        }
+        assert "2512484916" not in response.text
+
+
+class TestInboundDataKept:
+    def test_the_senders_and_receivers_sub_units_are_kept_over_the_directorys(
+        self, client: TestClient, example_parties: dict[str, dict[str, str]]
+    ) -> None:
+        body = (
+            example()
+            .replace(b"<mm100:UnitName>Q<", b"<mm100:UnitName>Afsnit Q7<")
+            .replace("Æbleblomsten".encode(), b"Visitationen")
+        )
+        submitted = post_xml(client, example_parties[ODENSE_HOSPITAL], body)
+        assert submitted.status_code == 201, submitted.text
+
+        root = etree.fromstring(kommune_ggop(client, example_parties, submitted))
+
+        assert root.findtext(".//{*}Sender/{*}UnitName") == "Afsnit Q7"
+        assert root.findtext(".//{*}Receiver/{*}UnitName") == "Visitationen"
+
+    def test_contact_identifiers_names_suburbs_and_the_location_phone_are_kept(
+        self, client: TestClient, example_parties: dict[str, dict[str, str]]
+    ) -> None:
+        county = (
+            b"<mm100:EANIdentifier>57001231231</mm100:EANIdentifier>"
+            b"<mm100:Identifier>1083</mm100:Identifier><IdentifierCode>region</IdentifierCode>"
+            b"<mm100:OrganisationName>Region Syddanmark</mm100:OrganisationName>"
+            b"<mm100:DepartmentName>Region \xc3\x98st</mm100:DepartmentName>"
+            b"<mm100:UnitName>Visitation</mm100:UnitName>"
+            b"<mm100:StreetName>Hovedvej 10</mm100:StreetName>"
+            b"<mm100:SuburbName>Bolbro</mm100:SuburbName>"
+        )
+        body = re.sub(
+            rb"<mm100:EANIdentifier>57001231231</mm100:EANIdentifier>.*?"
+            rb"<mm100:StreetName>Hovedvej 10</mm100:StreetName>",
+            county,
+            example(),
+            flags=re.DOTALL,
+        ).replace(
+            b"<mm100:PostCodeIdentifier>5120</mm100:PostCodeIdentifier>\n            </Location>",
+            b"<mm100:PostCodeIdentifier>5120</mm100:PostCodeIdentifier>"
+            b"<mm100:TelephoneSubscriberIdentifier>+4512345678</mm100:TelephoneSubscriberIdentifier>"
+            b"</Location>",
+        )
+        submitted = post_xml(client, example_parties[ODENSE_HOSPITAL], body)
+        assert submitted.status_code == 201, submitted.text
+
+        out = kommune_ggop(client, example_parties, submitted)
+
+        missing = {
+            (path, text)
+            for path, text in content(body) - content(out)
+            if plain(path) not in NEW_PER_TRANSMISSION
+        }
+        assert missing == set()

@@ -12,9 +12,15 @@ import pytest
 from lxml import etree
 from stdnum import ean
 
-from app.domain.letters import EpisodeOfCareStatus, Letter, LetterStatus, Priority
+from app.domain.letters import (
+    TEXT_BLOCK_LIMIT,
+    EpisodeOfCareStatus,
+    Letter,
+    LetterStatus,
+    Priority,
+)
 from app.domain.plan import Address, Reference
-from app.domain.text import Segment
+from app.domain.text import Segment, plain_text
 from app.xml import (
     Envelope,
     ParsedLetter,
@@ -342,6 +348,27 @@ class TestRenderLetter:
         with pytest.raises(ValueError, match="receiver"):
             render(renderer, full_letter(), receiver=HOSPITAL)
 
+    def test_the_senders_speciality_is_written_after_its_phone(self, renderer: XmlRenderer) -> None:
+        document = render(renderer, full_letter(), sender_speciality="ortopaedisk_kirurgi_sygehus")
+
+        sender = one(document, "//x:Sender")
+        assert [etree.QName(child).localname for child in sender][-2:] == [
+            "TelephoneSubscriberIdentifier",
+            "MedicalSpecialityCode",
+        ]
+        assert sender[-1].text == "ortopaedisk_kirurgi_sygehus"
+
+    def test_a_minuspositivkvitt_envelope_is_written_as_such(self, renderer: XmlRenderer) -> None:
+        envelope = Envelope(
+            envelope_id="SB000000000001",
+            sent_at=ENVELOPE.sent_at,
+            acknowledgement_code="minuspositivkvitt",
+        )
+
+        document = render(renderer, full_letter(), envelope=envelope)
+
+        assert one(document, "//x:AcknowledgementCode").text == "minuspositivkvitt"
+
     def test_a_naive_authorisation_time_is_refused(self, renderer: XmlRenderer) -> None:
         with pytest.raises(ValueError, match="aware"):
             render(renderer, full_letter(), authorised_at=datetime(2026, 11, 20, 9, 26))
@@ -528,14 +555,36 @@ class TestPublicExamples:
             ),
         ]
 
-    def test_the_converted_ggop_is_refused_for_its_placeholder_receiver_and_long_text(
-        self,
-    ) -> None:
-        # Its EANs are the stylesheet's placeholders, and its one Text01 has 3644 characters.
+    def test_the_converted_ggop_is_refused_only_for_its_placeholder_receiver(self) -> None:
+        # Its EANs are the stylesheet's placeholders "afsender" and "modtager".
         assert rejection((MEDCOM / CONVERTED).read_bytes()) == [
-            (f"{LETTER_PATH}/Receiver/EANIdentifier", "gln_format"),
-            (f"{LETTER_PATH}/ClinicalInformation[1]/Text01", "text_block_too_long"),
+            (f"{LETTER_PATH}/Receiver/EANIdentifier", "gln_format")
         ]
+
+    def test_the_converted_ggops_text01_of_3644_characters_is_read_as_written(self) -> None:
+        # MedCom's schema bounds no Text01; the 3150 limit is for letters we lay out.
+        body = example_with(CONVERTED, (">modtager<", ">5790000121441<"))
+
+        (block,) = parse_xdis91(body).letter.text_blocks
+
+        assert len(plain_text(block)) > TEXT_BLOCK_LIMIT
+        assert block[0] == Segment(text="Kopimodtagere", bold=True)
+
+    def test_korr_x9134_keeps_the_senders_speciality_and_the_named_doctor(self) -> None:
+        body = example_with(
+            KORR,
+            (HILLEROED_RECEIVER, corrected(HILLEROED_RECEIVER)),
+            ("1522824933", "1502824933"),
+        )
+
+        parsed = parse_xdis91(body)
+
+        assert (parsed.sender_speciality, parsed.receiver_unit) == (
+            "kirurgi_sygehus",
+            "Else Nielsen",
+        )
+        assert parsed.authorised_at.isoformat() == "1998-12-13T12:02:00+01:00"
+        assert parsed.acknowledgement_code == "minuspositivkvitt"
 
     def test_the_converted_ggop_in_two_blocks_reads_with_its_bold_headings(self) -> None:
         parsed = parse_xdis91(converted_in_two_blocks())
@@ -717,9 +766,36 @@ class TestRefusals:
             ("/Emessage/Envelope/AcknowledgementCode", "acknowledgement_code")
         ]
 
-    def test_a_text_block_too_long_names_its_text01(self) -> None:
-        assert rejection(with_text01("x" * 3151)) == [
-            (f"{LETTER_PATH}/ClinicalInformation[1]/Text01", "text_block_too_long")
+    def test_an_unknown_medical_speciality_is_left_out_with_a_warning(self) -> None:
+        body = example_with(
+            KORR,
+            (HILLEROED_RECEIVER, corrected(HILLEROED_RECEIVER)),
+            ("1522824933", "1502824933"),
+            (">kirurgi_sygehus<", ">kirurgi<"),
+        )
+
+        parsed = parse_xdis91(body)
+
+        assert parsed.sender_speciality is None
+        assert (f"{LETTER_PATH}/Sender/MedicalSpecialityCode", "medical_speciality_unknown") in [
+            (w.field, w.rule) for w in parsed.warnings
+        ]
+
+    def test_a_receiver_unit_name_longer_than_medcom_allows_is_left_out_with_a_warning(
+        self,
+    ) -> None:
+        body = example_with(
+            KORR,
+            (HILLEROED_RECEIVER, corrected(HILLEROED_RECEIVER)),
+            ("1522824933", "1502824933"),
+            (">Else Nielsen<", f">{'Else Nielsen ' * 3}<"),
+        )
+
+        parsed = parse_xdis91(body)
+
+        assert parsed.receiver_unit is None
+        assert (f"{LETTER_PATH}/Receiver/UnitName", "unit_name_too_long") in [
+            (w.field, w.rule) for w in parsed.warnings
         ]
 
 

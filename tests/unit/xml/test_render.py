@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jinja2 import FileSystemLoader
 from lxml import etree
 
@@ -18,9 +20,11 @@ from app.xml import XsdRegistry
 from app.xml.render import (
     BEFORE_ADMISSION_HEADING,
     EXTENDED_HEADING,
+    XDIS91_CAPACITY,
     XDIS91_MAX_BLOCKS,
     XDIS91_TEXT_LIMIT,
     Envelope,
+    Line,
     Party,
     PlanParties,
     PlanTooLongForXdis91,
@@ -30,6 +34,7 @@ from app.xml.render import (
     sks_icf_code,
     text_lines,
     xdis91_blocks,
+    xdis91_size,
 )
 from tests.factories import gp_fields, hospital_fields, organisation_fields, plan_fields
 
@@ -394,15 +399,21 @@ class TestRenderGgop:
 
     @pytest.mark.parametrize("plan_type", list(PlanType))
     def test_each_plan_type_is_written(self, ggop: Render, plan_type: PlanType) -> None:
-        level = "avanceret" if plan_type == PlanType.ALMEN else None
+        # R8: a plan for rehabilitering describes the overall functional ability.
+        plan = make_plan(
+            plan_type=plan_type, level=None, function_at_discharge_extended="Samlet funktionsevne."
+        )
 
-        root = parse(ggop(make_plan(plan_type=plan_type, level=level)))
+        root = parse(ggop(plan))
 
         assert one(root, "//g:TypeOfRehabilitationPlan").text == plan_type.value
 
-    def test_the_municipal_level_is_not_written(self, ggop: Render) -> None:
-        # R15: GGOP carries MedCom's three plan types; the level shows in XDIS91 text only.
-        assert b"avanceret" not in ggop(make_plan(level="avanceret"))
+    @pytest.mark.parametrize("level", ["basal", "avanceret"])
+    def test_a_municipal_level_is_written_as_the_plan_type(self, ggop: Render, level: str) -> None:
+        # R15, formats.md §4.3: KL's sub-levels of almen are values of TypeOfRehabilitationPlan.
+        root = parse(ggop(make_plan(level=level)))
+
+        assert one(root, "//g:TypeOfRehabilitationPlan").text == level
 
     def test_absent_optional_parts_are_left_out(self, ggop: Render) -> None:
         plan = make_plan(relatives=[], hospital_contact=None, diagnoses=None, icf=[])
@@ -517,7 +528,9 @@ class TestRenderPlanAsXdis91:
         assert all(block_size(block) <= XDIS91_TEXT_LIMIT for block in blocks)
         assert "".join("".join(block.itertext()) for block in blocks).count(long_text) == 2
 
-    def test_a_plan_too_long_for_ten_blocks_is_refused(self, xdis91: Render) -> None:
+    def test_a_plan_too_long_for_ten_blocks_is_refused_with_its_size_and_the_limit(
+        self, xdis91: Render
+    ) -> None:
         long_text = "Lang tekst. " * 800  # 9,600 characters
         plan = make_plan(
             health_summary=long_text,
@@ -530,6 +543,90 @@ class TestRenderPlanAsXdis91:
             xdis91(plan)
 
         assert refused.value.blocks_needed > XDIS91_MAX_BLOCKS
+        assert refused.value.limit == XDIS91_CAPACITY == 31_500
+        assert refused.value.size > 4 * 9_600
+
+    def test_a_plan_of_31400_characters_fits_ten_blocks(self, xdis91: Render) -> None:
+        plan = make_plan(**long_texts(total=29_500))  # with headings and the rest: 31,398
+
+        blocks = text01_blocks(xdis91(plan))
+
+        sizes = [block_size(block) for block in blocks]
+        assert 31_300 <= sum(sizes) <= XDIS91_CAPACITY
+        assert len(blocks) == XDIS91_MAX_BLOCKS
+        assert all(size <= XDIS91_TEXT_LIMIT for size in sizes)
+
+    def test_long_one_line_texts_no_longer_leave_blocks_half_empty(self, xdis91: Render) -> None:
+        # Issue 13: these texts (about 16,000 characters) took 13 blocks of sizes 781, 21,
+        # 3149, 284, 70, 3149, ... and the plan was refused.
+        sentence = "Patienten træner dagligt med fysioterapeut. " * 100
+        plan = make_plan(
+            health_summary=sentence[:4200],
+            rehabilitation_need=sentence[:3200],
+            function_at_discharge=sentence[:3500],
+            practical_information=sentence[:3200],
+        )
+
+        sizes = [block_size(block) for block in text01_blocks(xdis91(plan))]
+
+        assert len(sizes) == 6
+        assert all(size > XDIS91_TEXT_LIMIT * 0.9 for size in sizes[:-1])
+
+    def test_a_deadline_written_in_words_is_shown_as_written_and_nothing_more(
+        self, xdis91: Render
+    ) -> None:
+        plan = make_plan(rehabilitation_deadline="Start efter kontrol.")
+
+        text = "".join("".join(block.itertext()) for block in text01_blocks(xdis91(plan)))
+
+        assert "Tidsfrist for start af genoptræningStart efter kontrol." in text
+        assert "Kommunens første kontakt" not in text
+
+    @pytest.mark.parametrize(
+        "deadline",
+        [
+            pytest.param({"rehabilitation_deadline": "Start efter kontrol."}, id="in-words"),
+            pytest.param(
+                {"first_contact_deadline": "2026-12-04", "deadline_reason": "Såret skal hele."},
+                id="structured",
+            ),
+        ],
+    )
+    def test_the_deadline_reads_the_same_as_in_the_kommunes_ggop(
+        self, ggop: Render, xdis91: Render, deadline: dict[str, str]
+    ) -> None:
+        plan = make_plan(**deadline)
+
+        in_ggop = "".join(one(parse(ggop(plan)), "//g:RehabilitationDeadline").itertext())
+        text = "".join("".join(block.itertext()) for block in text01_blocks(xdis91(plan)))
+
+        assert f"Tidsfrist for start af genoptræning{in_ggop}" in text
+        assert text.count("Kommunens første kontakt") == in_ggop.count("Kommunens første kontakt")
+
+
+def long_texts(total: int) -> dict[str, str]:
+    """Six free texts of paragraphs of sentences, `total` characters in all."""
+    sentence = "Patienten går med rollator og træner hoften dagligt, også i weekenden. "
+    fields = [
+        "health_summary",
+        "rehabilitation_need",
+        "function_at_discharge",
+        "practical_information",
+        "patient_safety",
+        "information_for_patient",
+    ]
+    each = total // len(fields)
+    paragraph = (sentence * 12).strip()
+    texts = {}
+    for name in fields:
+        text = "\n".join([paragraph] * (each // (len(paragraph) + 1) + 1))
+        texts[name] = text[:each].strip()
+    return texts
+
+
+def runs_of(lines: list[Line]) -> list[tuple[str, tuple[str, ...]]]:
+    """Every character of `lines` with its formatting, in order, without the line breaks."""
+    return [(char, run.tags) for line in lines for run in line for char in run.text]
 
 
 class TestXdis91Blocks:
@@ -540,10 +637,18 @@ class TestXdis91Blocks:
             [(Run("A", ("Bold",)),), (Run("a"),), (), (Run("B", ("Bold",)),)]
         ]
 
-    def test_a_section_that_does_not_fit_starts_a_new_block(self) -> None:
+    def test_a_section_whose_first_word_does_not_fit_starts_a_new_block(self) -> None:
         sections = [[(Run("AAAA"),)], [(Run("BBBB"),)]]
 
         assert xdis91_blocks(sections, limit=8) == [[(Run("AAAA"),)], [(Run("BBBB"),)]]
+
+    def test_a_section_fills_the_rest_of_a_block_and_goes_on_in_the_next(self) -> None:
+        sections = [[(Run("AAAA"),)], [(Run("bb cc dd ee"),)]]
+
+        assert xdis91_blocks(sections, limit=12) == [
+            [(Run("AAAA"),), (), (Run("bb cc "),)],
+            [(Run("dd ee"),)],
+        ]
 
     def test_a_section_longer_than_a_block_is_split_between_lines(self) -> None:
         section = [(Run("aaaa"),), (Run("bbbb"),), (Run("cccc"),)]
@@ -553,15 +658,42 @@ class TestXdis91Blocks:
             [(Run("cccc"),)],
         ]
 
-    def test_blank_lines_survive_the_split(self) -> None:
+    def test_a_blank_line_where_a_block_ends_is_left_to_the_block_boundary(self) -> None:
         section = [(Run("aaaa"),), (), (Run("bbbb"),)]
 
-        assert xdis91_blocks([section], limit=5) == [[(Run("aaaa"),), ()], [(Run("bbbb"),)]]
+        assert xdis91_blocks([section], limit=5) == [[(Run("aaaa"),)], [(Run("bbbb"),)]]
 
     def test_a_line_longer_than_a_block_is_split_after_a_space(self) -> None:
         assert xdis91_blocks([[(Run("aaa bbb ccc"),)]], limit=8) == [
             [(Run("aaa bbb "),)],
             [(Run("ccc"),)],
+        ]
+
+    def test_a_line_is_split_after_a_sentence_when_that_leaves_little_room_unused(self) -> None:
+        line = (Run("Første sætning er lang nok. To ord mere."),)  # a sentence of 28
+
+        blocks = xdis91_blocks([[line]], limit=30)  # a tenth: 3 characters may stay unused
+
+        assert blocks == [
+            [(Run("Første sætning er lang nok. "),)],
+            [(Run("To ord mere."),)],
+        ]
+
+    def test_a_line_is_split_after_a_word_when_a_sentence_end_leaves_too_much_unused(
+        self,
+    ) -> None:
+        line = (Run("Kort. Og så en meget lang sætning uden ende"),)
+
+        blocks = xdis91_blocks([[line]], limit=20)
+
+        assert blocks[0] == [(Run("Kort. Og så en "),)]
+
+    def test_a_split_keeps_each_pieces_formatting(self) -> None:
+        line = (Run("aaa "), Run("bbb ccc", ("Bold",)))
+
+        assert xdis91_blocks([[line]], limit=8) == [
+            [(Run("aaa "), Run("bbb ", ("Bold",)))],
+            [(Run("ccc", ("Bold",)),)],
         ]
 
     def test_a_word_longer_than_a_block_is_cut(self) -> None:
@@ -570,6 +702,67 @@ class TestXdis91Blocks:
             [(Run("efgh", ("Bold",)),)],
             [(Run("ij", ("Bold",)),)],
         ]
+
+    def test_blocks_are_filled_to_the_last_word_when_a_readable_layout_takes_too_many(
+        self,
+    ) -> None:
+        # Readable, 30 % of each block would stay unused after "a." and take three blocks.
+        line = (Run("Aaaaaaa. bb cc dd ee ff gg hh ii jj kk"),)
+
+        readable = xdis91_blocks([[line]], limit=20, max_blocks=3)
+        tight = xdis91_blocks([[line]], limit=20, max_blocks=2)
+
+        assert readable[0] == [(Run("Aaaaaaa. bb cc dd "),)]
+        assert [block[0][0].text for block in tight] == [
+            "Aaaaaaa. bb cc dd ",
+            "ee ff gg hh ii jj kk",
+        ]
+
+    @pytest.mark.parametrize("limit", [40, 97, 3150])
+    def test_nothing_is_lost_or_reordered_and_no_block_exceeds_the_limit(self, limit: int) -> None:
+        sections = [
+            [
+                (Run(f"Overskrift {n}", ("Bold",)),),
+                *text_lines(long_texts(total=6 * 1_500 * n)["health_summary"]),
+                (Run("fast ", ("FixedFont",)), Run("skrift. " * n, ("FixedFont", "Italic"))),
+                (),
+                (Run("x" * (limit + 7)),),
+            ]
+            for n in (1, 2, 3)
+        ]
+
+        blocks = xdis91_blocks(sections, limit=limit, max_blocks=1_000)
+
+        assert runs_of([line for block in blocks for line in block]) == runs_of(
+            [line for section in sections for line in section]
+        )
+        assert all(0 < xdis91_size([block]) <= limit for block in blocks)
+
+
+_RUNS = st.lists(
+    st.builds(
+        Run,
+        st.text(alphabet="ab .!\n", min_size=1, max_size=40).filter(lambda t: "\n" not in t),
+        st.sampled_from([(), ("Bold",), ("FixedFont", "Italic")]),
+    ),
+    max_size=4,
+).map(tuple)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(
+    sections=st.lists(st.lists(_RUNS, min_size=1, max_size=6), max_size=6),
+    limit=st.integers(min_value=1, max_value=60),
+)
+def test_any_text_is_laid_out_whole_in_order_within_the_limit(
+    sections: list[list[Line]], limit: int
+) -> None:
+    blocks = xdis91_blocks(sections, limit=limit, max_blocks=10_000)
+
+    assert runs_of([line for block in blocks for line in block]) == runs_of(
+        [line for section in sections for line in section]
+    )
+    assert all(0 < xdis91_size([block]) <= limit for block in blocks)
 
 
 class TestTextLines:
