@@ -1,5 +1,6 @@
 """Lint, format and type checks run with the suite, so CI fails on them like on any test."""
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -24,3 +25,118 @@ def test_the_code_passes(command: list[str]) -> None:
         [str(BIN / command[0]), *command[1:]], cwd=ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- No module reaches into another's underscore names (conventions.md, "Lessons") ----------
+
+APP = ROOT / "app"
+
+
+def _is_private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def _is_app_module(dotted: str) -> bool:
+    path = ROOT.joinpath(*dotted.split("."))
+    return dotted.split(".")[0] == "app" and (
+        path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+    )
+
+
+def _dotted(node: ast.expr) -> str | None:
+    """`a.b.c` for a chain of attributes on a name, else None."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute) and (base := _dotted(node.value)) is not None:
+        return f"{base}.{node.attr}"
+    return None
+
+
+def underscore_imports(source: str, *, module: str, is_package: bool = False) -> list[str]:
+    """Where `source`, the text of the app module `module`, takes an underscore name from
+    another app module: `from app.x import _y`, or `x._y` on a module it imported."""
+    tree = ast.parse(source)
+    found: list[str] = []
+    bound: dict[str, str] = {}  # local name -> the app module it names
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: from the package `module` is in (or is)
+                package = module.split(".")
+                package = package if is_package else package[:-1]
+                package = package[: len(package) - node.level + 1]
+                source_module = ".".join([*package, *([node.module] if node.module else [])])
+            else:
+                source_module = node.module or ""
+            if source_module.split(".")[0] != "app":
+                continue
+            for alias in node.names:
+                if _is_private(alias.name):
+                    found.append(f"line {node.lineno}: from {source_module} import {alias.name}")
+                elif _is_app_module(f"{source_module}.{alias.name}"):
+                    bound[alias.asname or alias.name] = f"{source_module}.{alias.name}"
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] != "app":
+                    continue
+                if any(_is_private(part) for part in alias.name.split(".")):
+                    found.append(f"line {node.lineno}: import {alias.name}")
+                if alias.asname:
+                    bound[alias.asname] = alias.name
+                else:
+                    bound["app"] = "app"
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Attribute) and _is_private(node.attr)):
+            continue
+        dotted = _dotted(node.value)
+        if dotted is None:
+            continue
+        name, _, rest = dotted.partition(".")
+        if name not in bound:
+            continue
+        target = bound[name] + (f".{rest}" if rest else "")
+        if target != module and _is_app_module(target):
+            found.append(f"line {node.lineno}: {dotted}.{node.attr}")
+    return found
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from app.xml.reading import _hidden",
+        "from app.xml.reading import children_of, _hidden as hidden",
+        "import app.xml.hardened as hardened\nhardened._parsers",
+        "from app.xml import hardened\nhardened._parsers.parser",
+        "import app.xml.hardened\napp.xml.hardened._parsers",
+        "from . import _hidden",
+        "def late():\n    from app.xml.hardened import _parsers",
+    ],
+)
+def test_the_underscore_check_finds_each_form(source: str) -> None:
+    assert underscore_imports(source, module="app.xml.ggop") != []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from app.xml.reading import Element\nElement(1, '/')._replace(path='/a')",
+        "from lxml import etree\netree._ElementTree",
+        "from app import __version__",
+        "import app.xml.hardened as hardened\nhardened.parse_xml",
+    ],
+)
+def test_the_underscore_check_allows_public_names(source: str) -> None:
+    assert underscore_imports(source, module="app.xml.ggop") == []
+
+
+def test_no_module_imports_another_modules_underscore_names() -> None:
+    """A module's underscore names are its own: what another module needs is public (named
+    without `_` and listed in `__all__`), so a module's inside can change on its own."""
+    found = []
+    for path in sorted(APP.rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        is_package = parts[-1] == "__init__"
+        module = ".".join(parts[:-1] if is_package else parts)
+        source = path.read_text(encoding="utf-8")
+        for where in underscore_imports(source, module=module, is_package=is_package):
+            found.append(f"{path.relative_to(ROOT)} {where}")
+    assert found == []

@@ -5,9 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response, status
 
 from app.api.payloads import AckOut, DeliveryOut, ReceiptOut, problem_responses
-from app.deps import DatabaseDep, ReceiptPosterDep, RequestBody, body_of, in_thread
+from app.deps import DatabaseDep, ReceiptPosterDep, RequestBody, XmlDep, body_of, in_thread
 from app.services import receipts
-from app.xml import envelope_id_of, in_latin1, parse_receipt
 
 __all__ = ["router"]
 
@@ -45,7 +44,11 @@ _RECEIPT_BODY = {
 )
 @in_thread
 def post_receipt(
-    ctx: ReceiptPosterDep, body: ReceiptBody, response: Response, db: DatabaseDep
+    ctx: ReceiptPosterDep,
+    body: ReceiptBody,
+    response: Response,
+    db: DatabaseDep,
+    renderer: XmlDep,
 ) -> AckOut:
     """Applies a MedCom receipt (XCTL03 positive, XCTL02 negative, XCTL01 negative from the
     VANS network; in an accepted encoding, which must be true) to the deliveries it names by
@@ -53,11 +56,10 @@ def post_receipt(
     sender's inbox in ISO-8859-1.
     An organisation posts receipts in its own name; XCTL01, and receipts on behalf of others,
     need a key with the scope `gateway`."""
-    receipt = parse_receipt(body.content)
-    envelope_id, xml = envelope_id_of(body.content), in_latin1(body.content)
+    posted = receipts.read_receipt_xml(body.content, schemas=renderer.schemas)
     with db.transaction() as session:
         outcome = receipts.accept_receipt(
-            session, ctx, receipt=receipt, envelope_id=envelope_id, xml=xml
+            session, ctx, receipt=posted.receipt, envelope_id=posted.envelope_id, xml=posted.xml
         )
     if not outcome.created:
         response.status_code = status.HTTP_200_OK

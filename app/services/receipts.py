@@ -34,9 +34,9 @@ from app.services import audit
 from app.services.api_keys import Scope
 from app.services.context import RequestContext
 from app.services.deliveries import first_transmission, new_message
-from app.xml import Envelope, XmlRenderer
+from app.xml import Envelope, XmlRenderer, XsdRegistry, envelope_id_of, in_latin1, parse_receipt
 
-__all__ = ["ReceiptOutcome", "accept_receipt", "acknowledge"]
+__all__ = ["ReceiptInput", "ReceiptOutcome", "accept_receipt", "acknowledge", "read_receipt_xml"]
 
 # The letter's VersionCode as a receipt names it (OriginalVersionCode, formats.md §4.1, §5).
 _VERSION_CODES = {MessageFormat.GGOP: "GGOP100", MessageFormat.XDIS91: "XD9134L"}
@@ -125,6 +125,23 @@ def acknowledge(
         session, ctx, receipt, xml, envelope.envelope_id, about=[delivery], audit_events=events
     )
     return ReceiptOutcome(delivery, stored, created=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptInput:
+    """A receipt read from a posted document, the document's envelope id, and the document in
+    ISO-8859-1 as the original sender's inbox keeps it."""
+
+    receipt: Receipt
+    envelope_id: str
+    xml: bytes
+
+
+def read_receipt_xml(body: bytes, *, schemas: XsdRegistry) -> ReceiptInput:
+    """Reads a posted MedCom receipt, valid against MedCom's receipt XSD in `schemas` (the
+    application's registry); a 422 names the element and the rule."""
+    receipt = parse_receipt(body, schemas=schemas)
+    return ReceiptInput(receipt, envelope_id_of(body), in_latin1(body))
 
 
 def accept_receipt(

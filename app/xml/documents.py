@@ -4,7 +4,7 @@ from typing import Any
 
 from lxml import etree  # type: ignore[import-untyped]
 
-from app.xml.parse import parse_xml
+from app.xml.hardened import parse_xml
 
 __all__ = ["envelope_id_of", "envelope_of", "in_latin1", "latin1_bytes"]
 

@@ -2,7 +2,7 @@
 
 GGOP has no element for the patient's functional ability before admission (R7a), so
 `render.py` writes it at the start of `AbilityAtDischargeExtended` under the first heading and
-the extended text under the second; `parse.py` splits such a text back into the two fields.
+the extended text under the second; `ggop.py` splits such a text back into the two fields.
 Both modules take the headings from here so that the two directions cannot drift apart.
 """
 

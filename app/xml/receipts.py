@@ -1,14 +1,15 @@
 """Inbound MedCom OIOXML receipts (XCTL01/02/03, namespace 2005/08/07) read into `Receipt`.
 
 Three steps (formats.md §6):
-- `parse_xml` (app/xml/parse.py) parses the untrusted bytes: the declared encoding if it is
+- `parse_xml` (hardened.py) parses the untrusted bytes: the declared encoding if it is
   one Sektorbro reads and the bytes are in it (`check_encoding`), no DOCTYPE, no entities, no
   network, bounded size.
 - The document must be a receipt: an Emessage in MedCom's 2005/08/07 namespace holding exactly
   one PositiveReceipt, NegativeReceipt or NegativeVansReceipt. That namespace also holds MedCom's
   older letters, which its schema accepts too, so this is checked apart from the XSD.
-- The document is validated against MedCom's receipt XSD ("receipt" in `XsdRegistry`), then
-  mapped. RefuseText's <Break/> becomes a newline and <Space/> a space; nothing is stripped.
+- The document is validated against MedCom's receipt XSD ("receipt" in the application's
+  `XsdRegistry`, which the caller passes as `schemas`, as for `parse_ggop`), then mapped.
+  RefuseText's <Break/> becomes a newline and <Space/> a space; nothing is stripped.
 
 Business rules are not checked here: a negative receipt without any RefuseCode is valid against
 MedCom's XSD and is read; whether it may be applied is the service's decision.
@@ -16,13 +17,12 @@ MedCom's XSD and is read; whether it may be applied is the service's decision.
 Imports only app.domain, app.errors and the xml layer (architecture.md).
 """
 
-import functools
 import re
 from typing import Any
 
 from app.domain.receipts import Receipt, ReceiptKind, ReceiptLetter, RefuseCode
 from app.errors import FieldError
-from app.xml.parse import XmlRejected, parse_xml
+from app.xml.hardened import XmlRejected, parse_xml, rejected
 from app.xml.validate import XmlIssue, XsdRegistry
 
 __all__ = ["RECEIPT_NAMESPACE", "parse_receipt"]
@@ -48,37 +48,30 @@ _NOT_A_RECEIPT = (
 )
 
 
-def parse_receipt(body: bytes, *, registry: XsdRegistry | None = None) -> Receipt:
-    """Reads a MedCom receipt (XCTL01/02/03); XmlRejected names the element and the rule."""
-    registry = registry or _default_registry()
+def parse_receipt(body: bytes, *, schemas: XsdRegistry) -> Receipt:
+    """Reads a MedCom receipt (XCTL01/02/03), valid against MedCom's receipt XSD in
+    `schemas`; XmlRejected names the element and the rule."""
     tree = parse_xml(body)
     root = tree.getroot()
     if root.tag != _EMESSAGE:
-        raise _rejected(f"/{_local(root.tag)}", "not_a_receipt", _NOT_A_RECEIPT)
+        raise rejected(f"/{_local(root.tag)}", "not_a_receipt", _NOT_A_RECEIPT)
     letters = [child for child in root if child.tag not in _NOT_LETTERS]
     if not letters:
-        raise _rejected("/Emessage", "not_a_receipt", _NOT_A_RECEIPT)
+        raise rejected("/Emessage", "not_a_receipt", _NOT_A_RECEIPT)
     for letter in letters:
         if letter.tag not in _KINDS:
-            raise _rejected(f"/Emessage/{_local(letter.tag)}", "not_a_receipt", _NOT_A_RECEIPT)
+            raise rejected(f"/Emessage/{_local(letter.tag)}", "not_a_receipt", _NOT_A_RECEIPT)
     if len(letters) > 1:
         # EMessage.xsd allows several letters, but one receipt already answers up to 99
         # original letters (formats.md §6); Sektorbro reads one receipt per Emessage.
         first, second = letters[:2]
         step = _local(second.tag) + ("[2]" if second.tag == first.tag else "")
-        raise _rejected(
+        raise rejected(
             f"/Emessage/{step}", "receipt_repeated", "Sektorbro takes one receipt per Emessage."
         )
-    if issues := registry.validate("receipt", tree):
+    if issues := schemas.validate("receipt", tree):
         raise XmlRejected(_schema_errors(issues))
     return _receipt(letters[0])
-
-
-@functools.cache
-def _default_registry() -> XsdRegistry:
-    # For callers without the application's registry. Built on first use, not at import, and
-    # like every registry it compiles the receipt XSD once per thread (architecture.md).
-    return XsdRegistry()
 
 
 def _receipt(element: Any) -> Receipt:
@@ -135,10 +128,6 @@ def _refuse_text(parent: Any) -> str | None:
         parts.append("\n" if child.tag == _BREAK else " " if child.tag == _SPACE else "")
         parts.append(child.tail or "")
     return "".join(parts)
-
-
-def _rejected(path: str, rule: str, message: str) -> XmlRejected:
-    return XmlRejected([FieldError(path, rule, message)])
 
 
 # libxml2 quotes the offending value in these messages; the rest of each message is the

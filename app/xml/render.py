@@ -4,15 +4,15 @@ and receipts as XCTL01/02/03 (formats.md §6).
 
 XML comes only from the Jinja2 templates in `xml_templates/` (conventions.md 7); this module
 prepares what is awkward in a template (local times, ICF in SKS form, formatted text as lines of
-runs, the XDIS91 text and its blocks), renders, encodes as ISO-8859-1 and validates every
-document against its XSD before returning it. An invalid render is a Sektorbro bug
-(`RenderedXmlInvalid`): the domain models carry the XSDs' limits, so caller input never fails.
+runs from lines.py, the plan as XDIS91 text, cut into blocks by xdis91_layout.py), renders,
+encodes as ISO-8859-1 and validates every document against its XSD before returning it. An
+invalid render is a Sektorbro bug (`RenderedXmlInvalid`): the domain models carry the XSDs'
+limits, so caller input never fails.
 
-Imports only `app.domain`, `app.resources`, `app.xml.headings` and `app.xml.validate`; never
-services, repositories or FastAPI.
+Imports only `app.domain`, `app.resources` and the xml layer (documents, ggop, hardened,
+headings, lines, validate, xdis91_layout); never services, repositories or FastAPI.
 """
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -22,7 +22,7 @@ from typing import Literal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 from markupsafe import Markup, escape
 
-from app.domain.letters import MAX_TEXT_BLOCKS, TEXT_BLOCK_LIMIT, Letter
+from app.domain.letters import Letter
 from app.domain.messages import DANISH_TIME
 from app.domain.plan import (
     START_WITHIN_DAYS,
@@ -39,47 +39,34 @@ from app.domain.receipts import Receipt
 from app.domain.text import Segment
 from app.resources import resource_dir
 from app.xml.documents import envelope_of, latin1_bytes
+from app.xml.ggop import read_deadline_text
+from app.xml.hardened import parse_xml
 from app.xml.headings import BEFORE_ADMISSION_HEADING, EXTENDED_HEADING
-from app.xml.parse import parse_xml, read_deadline_text
+from app.xml.lines import Line, Run, text_lines
 from app.xml.validate import SchemaName, XmlIssue, XsdRegistry
+from app.xml.xdis91_layout import (
+    XDIS91_MAX_BLOCKS,
+    PlanTooLongForXdis91,
+    xdis91_blocks,
+    xdis91_size,
+)
 
 __all__ = [
-    "BEFORE_ADMISSION_HEADING",
-    "EXTENDED_HEADING",
-    "XDIS91_CAPACITY",
-    "XDIS91_MAX_BLOCKS",
-    "XDIS91_TEXT_LIMIT",
     "Envelope",
-    "Line",
     "Party",
     "PlanParties",
-    "PlanTooLongForXdis91",
     "RenderedXmlInvalid",
-    "Run",
     "XmlRenderer",
     "deadline_sentence",
     "sks_icf_code",
-    "text_lines",
-    "xdis91_blocks",
-    "xdis91_size",
 ]
 
 # MedCom Date/Time elements are Danish local time (formats.md §3.2).
-
-# MedCom publishes no limit for Text01 (FormattedText.xsd is unbounded); one production
-# implementation writes at most 10 blocks of 3150 characters (formats.md §5, 9 EDIFACT FTX
-# segments of 350), and ClinicalEmail.xsd allows 10 ClinicalInformation. A Break counts as one.
-# A correspondence letter's text blocks keep the same limits (app/domain/letters.py).
-XDIS91_TEXT_LIMIT = TEXT_BLOCK_LIMIT
-XDIS91_MAX_BLOCKS = MAX_TEXT_BLOCKS
-# The most text one XDIS91 letter carries: 31,500 characters.
-XDIS91_CAPACITY = XDIS91_MAX_BLOCKS * XDIS91_TEXT_LIMIT
 
 # MedCom 2006 IdentifierCodeType (ValueLists.xsd); GGOP and our directory add "region".
 _XDIS91_IDENTIFIER_CODES = frozenset(
     {"sygehusafdelingsnummer", "ydernummer", "lokationsnummer", "kommunenummer", "amt", "sorkode"}
 )
-_NEWLINE = re.compile(r"\r\n?|\n")
 
 
 class RenderedXmlInvalid(Exception):
@@ -92,23 +79,6 @@ class RenderedXmlInvalid(Exception):
         # and this message ends up in logs.
         paths = ", ".join(sorted({issue.path for issue in issues}))
         super().__init__(f"Rendered {schema} XML is invalid at {paths}")
-
-
-class PlanTooLongForXdis91(Exception):
-    """The plan's text needs more ClinicalInformation blocks than XDIS91 allows: `size`
-    characters of text (a Break counts as one) where XDIS91 carries at most `limit`."""
-
-    def __init__(self, *, size: int, blocks_needed: int) -> None:
-        self.size = size
-        self.limit = XDIS91_CAPACITY
-        self.blocks_needed = blocks_needed
-        self.max_blocks = XDIS91_MAX_BLOCKS
-        self.block_limit = XDIS91_TEXT_LIMIT
-        super().__init__(
-            f"As an XDIS91 letter the plan has {size} characters of text, which take "
-            f"{blocks_needed} text blocks of at most {XDIS91_TEXT_LIMIT} characters; XDIS91 "
-            f"allows {XDIS91_MAX_BLOCKS}, {XDIS91_CAPACITY} characters."
-        )
 
 
 @dataclass(frozen=True)
@@ -156,18 +126,6 @@ class PlanParties:
     result_receivers: list[Party] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
-class Run:
-    """Text with one formatting, as the MedCom elements around it (outermost first)."""
-
-    text: str
-    tags: tuple[str, ...] = ()
-
-
-# A line of formatted text; lines are separated by <Break/>. An empty line is a blank line.
-Line = tuple[Run, ...]
-
-
 def formatted_text(lines: Sequence[Line], prefix: str = "") -> Markup:
     """MedCom formatted text (FormattedText.xsd) for a template: lines separated by
     `<Break/>`, each run wrapped in its formatting elements (so a line break inside a
@@ -195,7 +153,7 @@ def ggop_text(lines: Sequence[Line]) -> Markup:
     """GGOP formatted text (mm100: elements, as `formatted_text` writes it) in which every
     space survives a reader.
 
-    A MedCom reader takes the whitespace of a text node as layout (app/xml/parse.py does): it
+    A MedCom reader takes the whitespace of a text node as layout (app/xml/reading.py does): it
     drops spaces at the ends of a line and reads a run of spaces as one. Those spaces are
     written as `<mm100:Space/>` (FormattedText.xsd), so that the kommune reads the text
     exactly as written and Sektorbro reads its own GGOP back unchanged (issue 13).
@@ -249,29 +207,6 @@ def sks_icf_code(code: str) -> str:
     return code if code.startswith("F") else "F" + code.upper()
 
 
-def _emphasis(segment: Segment) -> tuple[str, ...]:
-    # MedCom FormattedText.xsd: FixedFont may hold Bold, Italic or Underline, and those hold
-    # only text, Break and Space. A run therefore carries at most one of the three.
-    tags = ("FixedFont",) if segment.fixed_font else ()
-    for flag, tag in ((segment.bold, "Bold"), (segment.italic, "Italic")):
-        if flag:
-            return (*tags, tag)
-    return (*tags, "Underline") if segment.underline else tags
-
-
-def text_lines(text: str | Sequence[Segment]) -> list[Line]:
-    """`text` as lines of runs; a newline, also inside a formatted segment, ends a line."""
-    pieces = [(text, ())] if isinstance(text, str) else [(s.text, _emphasis(s)) for s in text]
-    lines: list[list[Run]] = [[]]
-    for piece, tags in pieces:
-        for index, part in enumerate(_NEWLINE.split(piece)):
-            if index:
-                lines.append([])
-            if part:
-                lines[-1].append(Run(part, tags))
-    return [tuple(line) for line in lines]
-
-
 def _bold(text: str) -> Line:
     return (Run(text, ("Bold",)),)
 
@@ -296,7 +231,7 @@ def deadline_sentence(plan: Plan) -> str:
 def _deadline_lines(plan: Plan) -> list[Line]:
     """GGOP's RehabilitationDeadline (free text): the sender's words, followed by the
     structured deadline (`deadline_sentence`) unless the words already say exactly that as
-    app/xml/parse.py `read_deadline_text` reads them. So nothing the sender did not write is
+    app/xml/ggop.py `read_deadline_text` reads them. So nothing the sender did not write is
     added, and Sektorbro reads its own GGOP back to the same fields (issue 13).
 
     GGOP has no other place for the discharge date when there is no CurrentHospitalContact, so
@@ -333,7 +268,7 @@ def hospital_end(plan: Plan) -> HospitalEnd:
     discharge (R1, R23: the 7 days run from it), so ExpectedEnd's Date is `discharge_date`,
     with the time of `expected_end` when that falls on the same day. Words for the end
     (`expected_end_text`) go in ExpectedEndText, which the schema allows instead of ExpectedEnd,
-    after the date: "Udskrivelsesdato 20-11-2026 kl. 13:45: Snart" (app/xml/parse.py reads it
+    after the date: "Udskrivelsesdato 20-11-2026 kl. 13:45: Snart" (app/xml/ggop.py reads it
     back)."""
     contact = plan.hospital_contact
     day = plan.discharge_date
@@ -350,7 +285,7 @@ def hospital_end(plan: Plan) -> HospitalEnd:
 
 def _ability_extended_lines(plan: Plan) -> list[Line] | None:
     # R7a: GGOP has no element for the earlier functional ability; it goes first in
-    # AbilityAtDischargeExtended, under a heading that app/xml/parse.py splits on.
+    # AbilityAtDischargeExtended, under a heading that app/xml/ggop.py splits on.
     before, extended = plan.function_before_admission, plan.function_at_discharge_extended
     if before is None:
         return None if extended is None else text_lines(extended)
@@ -578,121 +513,6 @@ def _xdis91_sections(plan: Plan, parties: PlanParties) -> list[list[Line]]:
     add("Behandlende team under indlæggelse", _plain(*map(_person_text, plan.care_team)))
     add("Slutstatusmodtager", _plain(*map(_party_text, parties.result_receivers)))
     return sections
-
-
-def _size(lines: Sequence[Line]) -> int:
-    # Characters of text, plus one for each Break between lines.
-    return sum(len(run.text) for line in lines for run in line) + max(len(lines) - 1, 0)
-
-
-# A sentence ends with . ! ? or …, perhaps a closing quote or bracket, then a space. A cut goes
-# after the space, so that the pieces of a line put together are the line, character for
-# character.
-_SENTENCE_END = re.compile(r"[.!?…][\"')\]»”]*\s+")
-_WORD_END = re.compile(r"\s+")
-
-
-def _line_text(line: Line) -> str:
-    return "".join(run.text for run in line)
-
-
-def _cut_line(line: Line, at: int) -> tuple[Line, Line]:
-    """`line` cut after its first `at` characters; each piece keeps its runs' formatting."""
-    head: list[Run] = []
-    tail: list[Run] = []
-    for run in line:
-        if at >= len(run.text):
-            head.append(run)
-            at -= len(run.text)
-        elif at > 0:
-            head.append(Run(run.text[:at], run.tags))
-            tail.append(Run(run.text[at:], run.tags))
-            at = 0
-        else:
-            tail.append(run)
-    return tuple(head), tuple(tail)
-
-
-def _cut_point(text: str, room: int, slack: int) -> int:
-    """How many characters of `text` go before a cut that leaves at most `room`: after the last
-    sentence that fits if that leaves at most `slack` unused, else after the last word that
-    fits; 0 if not even the first word fits."""
-    ends = [m.end() for m in _SENTENCE_END.finditer(text, 0, room)]
-    if ends and room - ends[-1] <= slack:
-        return ends[-1]
-    words = [m.end() for m in _WORD_END.finditer(text, 0, room)]
-    return words[-1] if words else 0
-
-
-def _pack(lines: Sequence[Line], limit: int, slack: int) -> list[list[Line]]:
-    """`lines` in blocks of at most `limit` characters, each filled to within `slack` of it
-    where a paragraph or sentence ends, else to the last word that fits."""
-    blocks: list[list[Line]] = []
-    current: list[Line] = []
-    size = 0
-
-    def close() -> None:
-        nonlocal size
-        while current and not current[-1]:  # a blank line is layout where the block ends
-            current.pop()
-        if current:
-            blocks.append(current.copy())
-        current.clear()
-        size = 0
-
-    for line in lines:
-        while line or current:  # nor does a block open with a blank line
-            gap = 1 if current else 0  # the Break that ends the previous line
-            room = limit - size - gap
-            length = len(_line_text(line))
-            if length <= room:
-                current.append(line)
-                size += gap + length
-                break
-            if room <= slack:  # end the block between paragraphs
-                close()
-                continue
-            at = _cut_point(_line_text(line), room, slack)
-            if not at:
-                if current:  # the next word fits the next block
-                    close()
-                    continue
-                at = room  # a word longer than a block is cut where the block ends
-            head, line = _cut_line(line, at)
-            current.append(head)
-            close()
-    close()
-    return blocks
-
-
-def xdis91_blocks(
-    sections: Sequence[Sequence[Line]],
-    limit: int = XDIS91_TEXT_LIMIT,
-    max_blocks: int = XDIS91_MAX_BLOCKS,
-) -> list[list[Line]]:
-    """`sections` as text blocks of at most `limit` characters each (a Break counts as one),
-    sections apart by a blank line, nothing left out and nothing reordered.
-
-    Readable where that fits: a block ends between paragraphs or after a sentence when that
-    leaves at most a tenth of it unused, else after the last word that fits. Only when that
-    takes more than `max_blocks` blocks is every block filled to its last word, so that all
-    of XDIS91's room (10 blocks of 3150 characters) carries text. A block boundary takes the
-    place of a line break, so a block neither opens nor ends with a blank line.
-    """
-    lines: list[Line] = []
-    for section in sections:
-        lines += [(), *section] if lines else section
-    blocks = _pack(lines, limit, slack=limit // 10)
-    if len(blocks) > max_blocks:
-        blocks = _pack(lines, limit, slack=0)
-    return blocks
-
-
-def xdis91_size(sections: Sequence[Sequence[Line]]) -> int:
-    """The characters `sections` take as text (a Break counts as one, sections apart by a blank
-    line), which is what XDIS91's blocks must hold."""
-    sizes = [_size(section) for section in sections]
-    return sum(sizes) + 2 * max(len(sizes) - 1, 0)
 
 
 def _xdis91_party(party: Party) -> Party:

@@ -1,14 +1,15 @@
-"""`check_encoding` (app/xml/parse.py): which declared encodings inbound XML may use, and that
+"""`check_encoding` (app/xml/hardened.py): which declared encodings inbound XML may use, and that
 its bytes must be in the one it declares (issue 12). One test per rule, then MedCom's examples
 and the parser entry points that call it."""
 
+import functools
 from pathlib import Path
 
 import pytest
 
 from app.errors import UnsupportedMediaType
-from app.xml import envelope_id_of, in_latin1, parse_ggop, parse_receipt, parse_xdis91
-from app.xml.parse import ACCEPTED_ENCODINGS, XmlRejected, check_encoding, parse_xml
+from app.xml import XsdRegistry, envelope_id_of, in_latin1, parse_ggop, parse_receipt, parse_xdis91
+from app.xml.hardened import ACCEPTED_ENCODINGS, XmlRejected, check_encoding, parse_xml
 
 AE_LATIN1, C1_81, EN_DASH, UTF8_C1_81 = b"\xc6", b"\x81", b"\x96", b"\xc2\x81"
 MEDCOM = Path(__file__).resolve().parents[2] / "data" / "medcom"
@@ -214,8 +215,14 @@ def test_medcoms_public_examples_pass(path: Path) -> None:
 
 @pytest.mark.parametrize(
     "parse",
-    [parse_ggop, parse_xdis91, parse_receipt, envelope_id_of, in_latin1],
-    ids=lambda parse: parse.__name__,
+    [
+        parse_ggop,
+        parse_xdis91,
+        functools.partial(parse_receipt, schemas=XsdRegistry()),
+        envelope_id_of,
+        in_latin1,
+    ],
+    ids=["parse_ggop", "parse_xdis91", "parse_receipt", "envelope_id_of", "in_latin1"],
 )
 def test_every_parser_entry_point_checks_the_encoding(parse: object) -> None:
     assert callable(parse)

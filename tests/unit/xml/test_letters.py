@@ -30,7 +30,7 @@ from app.xml import (
     XsdRegistry,
     parse_xdis91,
 )
-from app.xml.letters import LETTER_PATH
+from app.xml.xdis91 import LETTER_PATH
 from tests.factories import gp_fields, hospital_fields, make_letter
 
 MEDCOM = Path(__file__).resolve().parents[2] / "data" / "medcom"

@@ -1,4 +1,5 @@
-"""app/xml/parse.py: the hardened XML parse, the GGOP to Plan mapping, and error XPaths."""
+"""app/xml/hardened.py and app/xml/ggop.py: the hardened XML parse, the GGOP to Plan mapping,
+and error XPaths."""
 
 import codecs
 from collections.abc import Iterator
@@ -13,19 +14,13 @@ from lxml import etree
 from pydantic import ValidationError
 from stdnum import ean
 
-import app.xml.parse as parse_module
+import app.xml.hardened as hardened
 from app.domain.messages import DANISH_TIME
 from app.domain.plan import Plan
 from app.errors import ValidationFailed
+from app.xml.ggop import ParsedPlan, parse_ggop, xpath_for
+from app.xml.hardened import MAX_ELEMENTS, XmlRejected, parse_xml
 from app.xml.headings import BEFORE_ADMISSION_HEADING, EXTENDED_HEADING
-from app.xml.parse import (
-    MAX_ELEMENTS,
-    ParsedPlan,
-    XmlRejected,
-    parse_ggop,
-    parse_xml,
-    xpath_for,
-)
 from app.xml.render import XmlRenderer, sks_icf_code
 from app.xml.validate import XsdRegistry
 from tests.factories import plan_fields
@@ -373,7 +368,7 @@ class _Recorder(etree.Resolver):
 def requested() -> Iterator[list[str]]:
     """The URLs the parser of parse_xml asks for in this thread while the test runs."""
     recorder = _Recorder()
-    parser = parse_module._parsers.parser  # the one parse_xml uses in this thread
+    parser = hardened._parsers.parser  # the one parse_xml uses in this thread
     parser.resolvers.add(recorder)
     yield recorder.asked
     parser.resolvers.remove(recorder)

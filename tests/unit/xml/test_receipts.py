@@ -5,13 +5,22 @@ everything that is not a receipt refused by rule."""
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from lxml import etree
 
 from app.domain.receipts import Receipt, ReceiptKind, ReceiptLetter, RefuseCode
-from app.xml import Envelope, XmlRejected, XmlRenderer, XsdRegistry, parse_receipt
+from app.xml import (
+    Envelope,
+    SchemaName,
+    XmlIssue,
+    XmlRejected,
+    XmlRenderer,
+    XsdRegistry,
+    parse_receipt,
+)
 
 MEDCOM = Path(__file__).resolve().parents[2] / "data" / "medcom"
 XCTL01 = "xctl01-XC0130Q-negative-vans-receipt-CTL01_1.xml"
@@ -138,7 +147,7 @@ def reencoded(body: bytes, encoding: str) -> bytes:
 def rejection(body: bytes, registry: XsdRegistry) -> list[tuple[str, str]]:
     """The (element path, rule) pairs `parse_receipt` refuses `body` with."""
     with pytest.raises(XmlRejected) as caught:
-        parse_receipt(body, registry=registry)
+        parse_receipt(body, schemas=registry)
     return [(error.field, error.rule) for error in caught.value.errors]
 
 
@@ -161,12 +170,21 @@ def renderer(registry: XsdRegistry) -> XmlRenderer:
 class TestParseReceipt:
     @pytest.mark.parametrize("name", EXAMPLES)
     def test_a_public_example_reads_as_published(self, registry: XsdRegistry, name: str) -> None:
-        assert parse_receipt(example(name), registry=registry) == EXAMPLE_RECEIPTS[name]
+        assert parse_receipt(example(name), schemas=registry) == EXAMPLE_RECEIPTS[name]
 
-    def test_a_caller_without_a_registry_gets_the_same_checks(self) -> None:
-        assert parse_receipt(example(XCTL03)) == EXAMPLE_RECEIPTS[XCTL03]
+    def test_the_callers_registry_checks_the_schema(self) -> None:
+        asked: list[str] = []
+
+        class Recording(XsdRegistry):
+            def validate(self, name: SchemaName, document: Any) -> list[XmlIssue]:
+                asked.append(name)
+                return super().validate(name, document)
+
+        schemas = Recording()
+        assert parse_receipt(example(XCTL03), schemas=schemas) == EXAMPLE_RECEIPTS[XCTL03]
         with pytest.raises(XmlRejected):
-            parse_receipt(example_with(XCTL03, "XC0330Q", "XC0230Q"))
+            parse_receipt(example_with(XCTL03, "XC0330Q", "XC0230Q"), schemas=schemas)
+        assert asked == ["receipt", "receipt"]
 
     @pytest.mark.parametrize("name", EXAMPLES)
     def test_the_public_examples_are_declared_windows_1252(self, name: str) -> None:
@@ -178,7 +196,7 @@ class TestParseReceipt:
         self, registry: XsdRegistry, name: str, encoding: str
     ) -> None:
         body = reencoded(example(name), encoding)
-        assert parse_receipt(body, registry=registry) == EXAMPLE_RECEIPTS[name]
+        assert parse_receipt(body, schemas=registry) == EXAMPLE_RECEIPTS[name]
 
     @pytest.mark.parametrize(
         ("encoding", "text"),
@@ -190,7 +208,7 @@ class TestParseReceipt:
         published = example(XCTL02).decode("windows-1252")
         body = declared_as(published.replace("Horsens Sygehus, lab", f"{text}, lab"), encoding)
 
-        letter = parse_receipt(body, registry=registry).original_letters[0]
+        letter = parse_receipt(body, schemas=registry).original_letters[0]
 
         assert letter.refuse_text is not None
         assert letter.refuse_text.startswith(
@@ -207,11 +225,11 @@ class TestParseReceipt:
             "<Break/>Modtagerlokationsnummer har ikke kunnet identificeres.<Break/></RefuseText>",
             "<RefuseText><Break/>  To  mellemrum <Break/><Break/> </RefuseText>",
         )
-        assert parse_receipt(body, registry=registry).refuse_text == "\n  To  mellemrum \n\n "
+        assert parse_receipt(body, schemas=registry).refuse_text == "\n  To  mellemrum \n\n "
 
     def test_space_in_refuse_text_is_a_space(self, registry: XsdRegistry) -> None:
         body = example_with(XCTL01, "modtages. <Break/>", "modtages.<Space/><Space/><Break/>")
-        refuse_text = parse_receipt(body, registry=registry).refuse_text
+        refuse_text = parse_receipt(body, schemas=registry).refuse_text
         assert refuse_text is not None
         assert refuse_text.startswith("EDI-kuvert afsendt 11/11 1999 kl 18.46 har ikke kunnet ")
         assert "modtages.  \nModtager" in refuse_text
@@ -222,7 +240,7 @@ class TestParseReceipt:
         # MedCom's XSD allows it; the service decides whether such a receipt may be applied.
         body = example_with(XCTL02, "<RefuseCode>problem_med_version</RefuseCode>", "")
 
-        receipt = parse_receipt(body, registry=registry)
+        receipt = parse_receipt(body, schemas=registry)
 
         assert receipt.kind is ReceiptKind.NEGATIVE
         assert receipt.refuse_code is None
@@ -280,7 +298,7 @@ class TestParseReceiptRejects:
         body = example_with(XCTL02, "problem_med_version", "hemmelig_vaerdi")
 
         with pytest.raises(XmlRejected) as caught:
-            parse_receipt(body, registry=registry)
+            parse_receipt(body, schemas=registry)
 
         [error] = caught.value.errors
         assert (error.field, error.rule) == (
@@ -335,7 +353,7 @@ class TestRenderReceipt:
         self, renderer: XmlRenderer, registry: XsdRegistry, receipt: Receipt
     ) -> None:
         document = renderer.render_receipt(receipt, envelope=ENVELOPE)
-        assert parse_receipt(document, registry=registry) == receipt
+        assert parse_receipt(document, schemas=registry) == receipt
 
     def test_declares_iso_8859_1_and_asks_for_no_receipt(self, renderer: XmlRenderer) -> None:
         document = renderer.render_receipt(NEGATIVE, envelope=ENVELOPE)
@@ -369,7 +387,7 @@ class TestRenderReceipt:
             "<RefuseText>a &lt; b &amp; c: æøå koster 5 &#8364;</RefuseText>".encode("latin-1")
             in document
         )
-        assert parse_receipt(document, registry=registry).refuse_text == text
+        assert parse_receipt(document, schemas=registry).refuse_text == text
 
     def test_newlines_in_refuse_text_become_breaks_on_one_line(self, renderer: XmlRenderer) -> None:
         receipt = replace(NEGATIVE, refuse_text="Linje 1\nLinje 2\r\n\nLinje 4\n")
@@ -395,4 +413,4 @@ class TestRenderReceipt:
         document = renderer.render_receipt(receipt, envelope=ENVELOPE)
 
         assert etree.fromstring(document).find(".//r:OriginalLetter", NS) is None
-        assert parse_receipt(document, registry=registry) == receipt
+        assert parse_receipt(document, schemas=registry) == receipt

@@ -17,22 +17,21 @@ from lxml import etree
 from app.domain.plan import Plan, PlanType
 from app.resources import resource_dir
 from app.xml import XsdRegistry
+from app.xml.headings import BEFORE_ADMISSION_HEADING, EXTENDED_HEADING
+from app.xml.lines import Line, Run, text_lines
 from app.xml.render import (
-    BEFORE_ADMISSION_HEADING,
-    EXTENDED_HEADING,
+    Envelope,
+    Party,
+    PlanParties,
+    RenderedXmlInvalid,
+    XmlRenderer,
+    sks_icf_code,
+)
+from app.xml.xdis91_layout import (
     XDIS91_CAPACITY,
     XDIS91_MAX_BLOCKS,
     XDIS91_TEXT_LIMIT,
-    Envelope,
-    Line,
-    Party,
-    PlanParties,
     PlanTooLongForXdis91,
-    RenderedXmlInvalid,
-    Run,
-    XmlRenderer,
-    sks_icf_code,
-    text_lines,
     xdis91_blocks,
     xdis91_size,
 )

@@ -2,7 +2,7 @@
 read into a validated `Letter`.
 
 Three steps (formats.md §3, §5):
-- `parse_xml` (app/xml/parse.py) parses the untrusted bytes: the declared encoding if it is
+- `parse_xml` (hardened.py) parses the untrusted bytes: the declared encoding if it is
   one Sektorbro reads and the bytes are in it (`check_encoding`: UTF-8, UTF-16, ISO-8859-1,
   ISO-8859-15, windows-1252), no DOCTYPE, no entities, no network, bounded size.
 - The document must be an XDIS91 letter: an Emessage in MedCom's 2006/07/01 namespace holding
@@ -28,14 +28,16 @@ the 3150-character limit of the letters Sektorbro lays out from JSON does not ap
 
 Formatted text (FormattedText.xsd, formats.md §3.4): Break is a line break, Space a space, Bold,
 Italic, Underline and FixedFont set a segment's flags, Right and Center are read as plain text.
-A line break carries no formatting, as render.py writes it (text_lines closes the formatting
-before each Break). Whitespace in text nodes is layout (MedCom's converted GGOP example indents
-inside Text01): a run of it reads as one space, and none at the ends of a line. A letter's text
-therefore survives rendering and parsing unless it has several spaces in a row or spaces at the
-ends of its lines.
+A line break carries no formatting, as render.py writes it (formatted_text closes the
+formatting before each Break). Whitespace in text nodes is layout (MedCom's converted GGOP
+example indents inside Text01): a run of it reads as one space, and none at the ends of a
+line. A letter's text therefore survives rendering and parsing unless it has several spaces in
+a row or spaces at the ends of its lines.
 
 XDIS91 has no place for `reply_to` or `corrects`: a letter read from XML answers nothing, and a
 rettetbrev is refused, since the XML does not say which letter it replaces.
+
+The elements are read with the shared reader (reading.py), as GGOP's are (ggop.py).
 
 Imports only app.domain, app.errors and the xml layer (architecture.md).
 """
@@ -53,27 +55,24 @@ from app.domain.identifiers import check_gln
 from app.domain.letters import AS_WRITTEN, MEDICAL_SPECIALITY_CODES, Letter
 from app.domain.messages import DANISH_TIME
 from app.errors import FieldError, field_errors
-from app.xml.parse import (
-    _FLAGS,
-    _XML_SPACE,
-    MM100,
-    MM104,
+from app.xml.ggop import MM100, MM104
+from app.xml.hardened import XmlRejected, parse_xml, rejected
+from app.xml.reading import (
+    FLAGS,
+    XML_SPACE,
+    Children,
+    Element,
     FormattedValue,
     Loc,
-    XmlRejected,
-    _Children,
-    _children_of,
-    _El,
-    _finish,
-    _nth,
-    _rejected,
-    _Run,
-    _split_tag,
-    _text_of,
-    _tidy,
-    _trim_breaks,
-    _Value,
-    parse_xml,
+    TextRun,
+    Value,
+    children_of,
+    formatted_value,
+    nth,
+    split_tag,
+    text_of,
+    tidy_runs,
+    trim_breaks,
 )
 
 __all__ = ["LETTER_PATH", "XDIS91_NAMESPACE", "ParsedLetter", "Written", "parse_xdis91"]
@@ -204,7 +203,7 @@ class ParsedLetter:
 def parse_xdis91(body: bytes) -> ParsedLetter:
     """Reads an XDIS91 letter (XD9134L); XmlRejected names each broken rule's element."""
     root = parse_xml(body).getroot()
-    namespace, name = _split_tag(root.tag)
+    namespace, name = split_tag(root.tag)
     if (namespace, name) != (XDIS91_NAMESPACE, "Emessage"):
         raise _wrong_root(namespace, name)
     envelope, letter = _envelope_and_letter(root)
@@ -242,33 +241,33 @@ def parse_xdis91(body: bytes) -> ParsedLetter:
 
 def _wrong_root(namespace: str | None, name: str) -> XmlRejected:
     if name != "Emessage":
-        return _rejected(f"/{name}", "xdis91_root", _EXPECTED)
+        return rejected(f"/{name}", "xdis91_root", _EXPECTED)
     # A namespace we do not know is not echoed: the body is the caller's.
     known = _OTHER_GENERATIONS.get(namespace or "")
     message = _EXPECTED if known is None else f"This Emessage is {known}, not XDIS91. {_EXPECTED}"
-    return _rejected("/Emessage", "xdis91_namespace", message)
+    return rejected("/Emessage", "xdis91_namespace", message)
 
 
-def _envelope_and_letter(root: Any) -> tuple[_El | None, _El]:
+def _envelope_and_letter(root: Any) -> tuple[Element | None, Element]:
     """The Envelope (if any) and the one ClinicalEmail of an XDIS91 Emessage."""
     envelope = None
-    letters: list[_El] = []
-    for child, namespace, name, position in _children_of(root):
-        path = _nth(f"/Emessage/{name}", position)
+    letters: list[Element] = []
+    for child, namespace, name, position in children_of(root):
+        path = nth(f"/Emessage/{name}", position)
         if namespace != XDIS91_NAMESPACE:
-            raise _rejected(path, "not_xdis91", _EXPECTED)
+            raise rejected(path, "not_xdis91", _EXPECTED)
         if name == "Envelope" and envelope is None:
-            envelope = _El(child, path)
+            envelope = Element(child, path)
         elif name == "ClinicalEmail":
-            letters.append(_El(child, path))
+            letters.append(Element(child, path))
         elif name != "Local_Elements":  # EMessage.xsd: a sender's own extensions, not read
             # Another letter of the 2006/07/01 generation (e.g. BookingConfirmation).
-            raise _rejected(path, "not_xdis91", _EXPECTED)
+            raise rejected(path, "not_xdis91", _EXPECTED)
     if not letters:
-        raise _rejected("/Emessage", "not_xdis91", _EXPECTED)
+        raise rejected("/Emessage", "not_xdis91", _EXPECTED)
     if len(letters) > 1:
         # EMessage.xsd allows several letters; every MedCom example has one (formats.md §3.2).
-        raise _rejected(
+        raise rejected(
             letters[1].path, "xdis91_letter_repeated", "Sektorbro takes one letter per Emessage."
         )
     return envelope, letters[0]._replace(path=LETTER_PATH)
@@ -318,17 +317,17 @@ class _Reader:
     def warn(self, path: str, rule: str, message: str) -> None:
         self.warnings.append(FieldError(path, rule, message))
 
-    def children(self, parent: _El, fields: _Fields, loc: Loc = ()) -> _Children:
+    def children(self, parent: Element, fields: _Fields, loc: Loc = ()) -> Children:
         """The children of `parent` that `fields` names; mapped text goes below `loc`."""
         for name, key in fields.items():
             if key is not None:  # so that a missing element is named where it belongs
                 self.paths.setdefault((*loc, *key.split(".")), f"{parent.path}/{name}")
-        found: dict[str, list[_El]] = {}
-        for child, namespace, name, position in _children_of(parent.element):
+        found: dict[str, list[Element]] = {}
+        for child, namespace, name, position in children_of(parent.element):
             base = f"{parent.path}/{name}"
             if namespace != XDIS91_NAMESPACE or name not in fields:
                 self.warn(
-                    _nth(base, position),
+                    nth(base, position),
                     "xml_element_unknown",
                     "XDIS91 has no such element here; it was not read.",
                 )
@@ -336,18 +335,18 @@ class _Reader:
             repeats = name in _REPEATING
             if name in found and not repeats:
                 self.warn(
-                    _nth(base, position),
+                    nth(base, position),
                     "xml_element_repeated",
                     "This element occurs once here; only its first copy was read.",
                 )
                 continue
             # List items carry their [n], so that each names its own element.
-            element = _El(child, f"{base}[{position}]" if repeats else base)
+            element = Element(child, f"{base}[{position}]" if repeats else base)
             found.setdefault(name, []).append(element)
             key = fields[name]
-            if key is not None and (text := _text_of(child)):
+            if key is not None and (text := text_of(child)):
                 self.put((*loc, *key.split(".")), text, element.path)
-        return _Children(found)
+        return Children(found)
 
     def missing(self, path: str) -> None:
         """Records that an element MedCom requires is not there."""
@@ -355,7 +354,7 @@ class _Reader:
             FieldError(path, "missing", "MedCom's XDIS91 requires this element, with content.")
         )
 
-    def required(self, kids: _Children, parent: _El, name: str) -> _Value | None:
+    def required(self, kids: Children, parent: Element, name: str) -> Value | None:
         """The text of an element MedCom requires; its absence is an error."""
         value = kids.text(name)
         if value is None:
@@ -364,7 +363,7 @@ class _Reader:
 
     # The envelope and the letter
 
-    def envelope(self, envelope: _El | None) -> tuple[str | None, str | None]:
+    def envelope(self, envelope: Element | None) -> tuple[str | None, str | None]:
         """Envelope: the envelope id and the acknowledgement code."""
         if envelope is None:
             self.missing("/Emessage/Envelope")
@@ -384,7 +383,7 @@ class _Reader:
             code = None
         return (identifier.text if identifier else None), (code.text if code else None)
 
-    def clinical_email(self, email: _El) -> tuple[str | None, str | None, datetime | None]:
+    def clinical_email(self, email: Element) -> tuple[str | None, str | None, datetime | None]:
         """ClinicalEmail onto `Letter`; answers the sender's EAN, statistical code and
         authorisation time."""
         kids = self.children(email, _CLINICAL_EMAIL)
@@ -411,7 +410,7 @@ class _Reader:
         self.references(kids.all("Reference"))
         return sender_gln, statistical_code, authorised_at
 
-    def letter(self, letter: _El) -> tuple[str | None, datetime | None]:
+    def letter(self, letter: Element) -> tuple[str | None, datetime | None]:
         """Letter: refuses any version but XD9134L; answers the statistical code and the
         authorisation time."""
         kids = self.children(letter, _LETTER)
@@ -454,7 +453,7 @@ class _Reader:
             self.missing(f"{letter.path}/Authorisation")
         return (statistical_code.text if statistical_code else None), authorised_at
 
-    def moment(self, element: _El) -> datetime | None:
+    def moment(self, element: Element) -> datetime | None:
         """A MedCom {Date, Time} element as a Danish local time."""
         kids = self.children(element, _AUTHORISATION)
         day, clock = self.required(kids, element, "Date"), self.required(kids, element, "Time")
@@ -476,7 +475,7 @@ class _Reader:
             return None
         return moment.replace(tzinfo=DANISH_TIME)
 
-    def sender(self, sender: _El) -> str | None:
+    def sender(self, sender: Element) -> str | None:
         """Sender: its EAN, which names who claims to send (a bad GLN is only a warning), and
         its medical speciality, kept for the receiver."""
         kids = self.children(sender, _SENDER)
@@ -508,7 +507,7 @@ class _Reader:
             self.warn(ean.path, error.type, error.message())
         return ean.text
 
-    def receiver(self, receiver: _El) -> None:
+    def receiver(self, receiver: Element) -> None:
         """Receiver: its EAN (onto `Letter`) and its UnitName, kept for the receiver's copy;
         the rest comes from the directory."""
         kids = self.children(receiver, _RECEIVER)
@@ -526,7 +525,7 @@ class _Reader:
             return
         self.receiver_unit = unit.text
 
-    def text_blocks(self, blocks: list[_El]) -> None:
+    def text_blocks(self, blocks: list[Element]) -> None:
         """ClinicalInformation/Text01, each a text block; empty ones are left out."""
         self.data["text_blocks"] = []
         for block in blocks:
@@ -540,7 +539,7 @@ class _Reader:
                 continue
             self.put(("text_blocks", len(self.data["text_blocks"])), text, text01.path)
 
-    def references(self, references: list[_El]) -> None:
+    def references(self, references: list[Element]) -> None:
         """Reference elements with a URL; Sektorbro carries no other kind."""
         self.data["references"] = []
         for index, reference in enumerate(references):
@@ -560,36 +559,36 @@ class _Reader:
 
     # Formatted text
 
-    def formatted(self, element: _El) -> FormattedValue | None:
+    def formatted(self, element: Element) -> FormattedValue | None:
         """MedCom formatted text as a str, or as segments when any of it is formatted."""
-        return _finish(_trim_breaks(_tidy(self._runs(element, frozenset()))))
+        return formatted_value(trim_breaks(tidy_runs(self._runs(element, frozenset()))))
 
-    def _runs(self, parent: _El, flags: frozenset[str]) -> list[_Run]:
+    def _runs(self, parent: Element, flags: frozenset[str]) -> list[TextRun]:
         runs = _layout_runs(parent.element.text, flags)
-        for child, namespace, name, position in _children_of(parent.element):
-            path = _nth(f"{parent.path}/{name}", position)
-            if namespace != XDIS91_NAMESPACE or (name not in _FLAGS and name not in _CHARACTERS):
+        for child, namespace, name, position in children_of(parent.element):
+            path = nth(f"{parent.path}/{name}", position)
+            if namespace != XDIS91_NAMESPACE or (name not in FLAGS and name not in _CHARACTERS):
                 self.warn(path, "xml_element_unknown", "This is no MedCom formatting; not read.")
             elif name == "Break":
                 # No formatting on a line break: render.py closes it before each Break.
-                runs.append(_Run("\n", frozenset(), soft=False))
+                runs.append(TextRun("\n", frozenset(), soft=False))
             elif name == "Space":
-                runs.append(_Run(" ", flags, soft=False))
+                runs.append(TextRun(" ", flags, soft=False))
             else:
-                flag = _FLAGS[name]
-                runs.extend(self._runs(_El(child, path), flags | {flag} if flag else flags))
+                flag = FLAGS[name]
+                runs.extend(self._runs(Element(child, path), flags | {flag} if flag else flags))
             runs.extend(_layout_runs(child.tail, flags))
         return runs
 
 
-def _details(kids: _Children, names: tuple[str, ...]) -> dict[str, Written]:
+def _details(kids: Children, names: tuple[str, ...]) -> dict[str, Written]:
     return {name: Written(*value) for name in names if (value := kids.text(name)) is not None}
 
 
-def _layout_runs(text: str | None, flags: frozenset[str]) -> list[_Run]:
+def _layout_runs(text: str | None, flags: frozenset[str]) -> list[TextRun]:
     # A run of XML whitespace is one space, also between two formatted runs ("<Bold>a</Bold>
-    # <Italic>b</Italic>"); _tidy drops it at the ends of a line.
-    return [_Run(_XML_SPACE.sub(" ", text), flags)] if text else []
+    # <Italic>b</Italic>"); tidy_runs drops it at the ends of a line.
+    return [TextRun(XML_SPACE.sub(" ", text), flags)] if text else []
 
 
 def _wrong_version(paths: list[str]) -> XmlRejected:

@@ -1,19 +1,17 @@
 """Inbound GGOP (MedCom genoptræningsplan, OIOXML 1.0.4) read into the JSON shape of `Plan`.
 
-Two steps:
-- `parse_xml` parses untrusted bytes safely. `check_encoding` first makes sure the bytes are in
-  the encoding they declare, and one Sektorbro reads (UTF-8 with or without a BOM, UTF-16,
-  ISO-8859-1, ISO-8859-15, windows-1252; formats.md §3.3); libxml2 is then told that encoding.
-  It expands no entity and loads no DTD or network resource. It refuses any document with a
-  DOCTYPE, which stops entity expansion (billion laughs) and external entities (XXE)
-  (architecture.md, XML).
+Three steps:
+- `parse_xml` (hardened.py) parses the untrusted bytes: the declared encoding if it is one
+  Sektorbro reads and the bytes are in it (`check_encoding`), no DOCTYPE, no entities, no
+  network, bounded size.
 - `parse_ggop` validates the document against the GGOP schema when given the registry (the
   service always gives it: XML is held to the schema before mapping, issue 13; `schema_errors`
   names a missing required element by its own XPath, rule `missing`), then maps GGOP's elements
-  (formats.md §4.2) onto `Plan`'s fields. For every JSON location it fills, and for each it
-  could have filled, it records the XPath of the element, so that a pydantic error names the
-  element (`xpath_for`). A missing or bad value is left for `Plan.model_validate` to report, with
-  the rule codes JSON gets. Only a body that is no GGOP at all raises `XmlRejected`.
+  (formats.md §4.2) onto `Plan`'s fields with the shared reader (reading.py). For every JSON
+  location it fills, and for each it could have filled, it records the XPath of the element,
+  so that a pydantic error names the element (`xpath_for`). A missing or bad value is left for
+  `Plan.model_validate` to report, with the rule codes JSON gets. Only a body that is no GGOP
+  at all raises `XmlRejected`.
 - The deadline: `read_deadline_text` reads RehabilitationDeadline as JSON's fields (R10, R21).
 
 Namespaces (formats.md §4.1). Elements are matched by namespace and local name as MedCom's
@@ -34,18 +32,14 @@ sender's and receiver's sub-unit (UnitName), which are the sender's to name. Als
 diagnosis and ICF TypeCode (fixed values). Read without a field of their own, with the warning
 `xml_formatting_dropped`: the alignment of Right and Center (Segment has none).
 
-Imports only app.domain, app.errors, app.resources and the xml layer's headings and validate
-(architecture.md).
+Imports only app.domain, app.errors, app.resources and the xml layer's hardened parser,
+shared reader, headings and validate (architecture.md).
 """
 
-import codecs
-import contextlib
 import functools
 import itertools
 import re
-import threading
-from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal, NamedTuple
@@ -54,21 +48,38 @@ from lxml import etree  # type: ignore[import-untyped]  # lxml ships no type hin
 
 from app.domain.messages import DANISH_MONTHS, DANISH_TIME
 from app.domain.plan import START_WITHIN_DAYS
-from app.errors import FieldError, UnsupportedMediaType, ValidationFailed
+from app.errors import FieldError
 from app.resources import resource_dir
+from app.xml.hardened import XmlRejected, parse_xml, rejected, safe_parser
 from app.xml.headings import BEFORE_ADMISSION_HEADING, EXTENDED_HEADING
+from app.xml.reading import (
+    FLAGS,
+    XML_SPACE,
+    Children,
+    Element,
+    FormattedValue,
+    Loc,
+    TextRun,
+    Value,
+    children_of,
+    formatted_value,
+    nth,
+    split_tag,
+    text_of,
+    tidy_runs,
+    trim_breaks,
+)
 from app.xml.validate import XmlIssue, XsdRegistry
 
 __all__ = [
-    "ACCEPTED_ENCODINGS",
-    "MAX_ELEMENTS",
+    "MM100",
+    "MM104",
+    "PLAN_PATH",
     "DeadlineText",
     "ParsedPlan",
-    "XmlRejected",
-    "check_encoding",
     "parse_ggop",
-    "parse_xml",
     "read_deadline_text",
+    "schema_errors",
     "xpath_for",
 ]
 
@@ -76,16 +87,7 @@ MM100 = "urn:oio:medcom:municipality:1.0.0"
 MM104 = "urn:oio:medcom:municipality:1.0.4"
 PLAN_PATH = "/Emessage/RehabilitationPlan"
 
-# The body limit upstream bounds the bytes; this bounds the work. MedCom's example has ~400.
-MAX_ELEMENTS = 10_000
 # GGOP's dates and times are Danish local time (R23 compares dates in Europe/Copenhagen).
-
-Loc = tuple[str | int, ...]
-
-
-class XmlRejected(ValidationFailed):
-    """The body cannot be read as the MedCom document expected (a GGOP, a receipt) at all;
-    each error's `field` is an XPath."""
 
 
 @dataclass(frozen=True)
@@ -106,268 +108,6 @@ def xpath_for(parsed: ParsedPlan, loc: Loc) -> str:
         if (path := parsed.paths.get(parts[:end])) is not None:
             return path
     return PLAN_PATH
-
-
-# --- The hardened parse -------------------------------------------------------------------
-
-
-def _safe_parser(*, recover: bool = False, encoding: str | None = None) -> Any:
-    """A parser for untrusted bytes: no entity expansion, DTD, network, or huge trees.
-    `encoding` (libxml2's name) overrides the document's declaration: check_encoding has
-    checked the bytes in it, and libxml2 does not know every alias Python does (latin-1)."""
-    return etree.XMLParser(
-        encoding=encoding,
-        recover=recover,
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
-
-
-class _Parsers(threading.local):
-    """A thread's parsers, one per encoding: a parser keeps an error log, like a schema
-    (architecture.md)."""
-
-    def __init__(self) -> None:
-        self.by_encoding: dict[str | None, Any] = {}
-        self.parser = self.get("UTF-8")  # the usual one
-
-    def get(self, encoding: str | None) -> Any:
-        """This thread's parser for `encoding` (None: the document's declaration decides)."""
-        if (parser := self.by_encoding.get(encoding)) is None:
-            parser = self.by_encoding[encoding] = _safe_parser(encoding=encoding)
-        return parser
-
-
-_parsers = _Parsers()
-
-
-def parse_xml(body: bytes, *, trusted: bool = False) -> Any:
-    """The element tree (`lxml.etree._ElementTree`) of untrusted XML bytes, or XmlRejected
-    (UnsupportedMediaType for an encoding Sektorbro does not read; see `check_encoding`).
-    `trusted`: a document Sektorbro rendered itself (a resend), whose encoding is not checked."""
-    encoding = None if trusted else check_encoding(body)
-    try:
-        root = etree.fromstring(body, _parsers.get(encoding))
-    except etree.XMLSyntaxError as error:
-        # libxml2 refuses some DTD attacks on its own (entity amplification); name the cause.
-        if _declares_doctype(body, encoding):
-            raise _doctype_forbidden() from None
-        # Not libxml2's message: it may quote the document, which may hold a CPR number.
-        line, column = error.position
-        raise _rejected(
-            "/",
-            "xml_not_well_formed",
-            f"The body is not well-formed XML (line {line}, column {column}).",
-        ) from None
-    docinfo = root.getroottree().docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None:
-        raise _doctype_forbidden()
-    if sum(1 for _ in itertools.islice(root.iter(etree.Element), MAX_ELEMENTS + 1)) > MAX_ELEMENTS:
-        raise _rejected(
-            "/", "xml_too_large", f"The document has more than {MAX_ELEMENTS} elements."
-        )
-    return root.getroottree()
-
-
-def _declares_doctype(body: bytes, encoding: str | None) -> bool:
-    """Whether a body that failed to parse has a DOCTYPE before the point where it failed."""
-    with contextlib.suppress(etree.XMLSyntaxError):
-        root = etree.fromstring(body, _safe_parser(recover=True, encoding=encoding))
-        return root is not None and bool(root.getroottree().docinfo.doctype)
-    return False
-
-
-def _rejected(path: str, rule: str, message: str) -> XmlRejected:
-    return XmlRejected([FieldError(path, rule, message)])
-
-
-def _doctype_forbidden() -> XmlRejected:
-    return _rejected(
-        "/", "xml_doctype_forbidden", "A document type declaration (DOCTYPE) is not allowed."
-    )
-
-
-# --- The encoding (formats.md §3.3) -------------------------------------------------------
-
-# The encodings Sektorbro reads: Python's codec name -> libxml2's name for it.
-_ENCODINGS = {
-    "utf-8": "UTF-8",
-    "utf-16": "UTF-16",  # the byte order comes from the BOM or the first character
-    "utf-16-le": "UTF-16LE",
-    "utf-16-be": "UTF-16BE",
-    "iso8859-1": "ISO-8859-1",
-    "iso8859-15": "ISO-8859-15",
-    "cp1252": "windows-1252",
-}
-_SINGLE_BYTE = frozenset({"ISO-8859-1", "ISO-8859-15", "windows-1252"})
-_UTF_16 = frozenset({"UTF-16", "UTF-16LE", "UTF-16BE"})
-ACCEPTED_ENCODINGS = "UTF-8, UTF-16, ISO-8859-1, ISO-8859-15 and windows-1252"
-
-# XML 1.0 Appendix F: the byte order mark, or the first bytes of "<?xml" without one.
-_BYTE_ORDER_MARKS = (
-    (b"\x00\x00\xfe\xff", "UTF-32"),  # before UTF-16LE's mark, which begins the same
-    (b"\xff\xfe\x00\x00", "UTF-32"),
-    (b"\xef\xbb\xbf", "UTF-8"),
-    (b"\xfe\xff", "UTF-16BE"),
-    (b"\xff\xfe", "UTF-16LE"),
-)
-_FIRST_BYTES = (
-    (b"\x00\x00\x00\x3c", "UTF-32"),
-    (b"\x3c\x00\x00\x00", "UTF-32"),
-    (b"\x00\x3c\x00\x3f", "UTF-16BE"),
-    (b"\x3c\x00\x3f\x00", "UTF-16LE"),
-    (b"\x4c\x6f\xa7\x94", "EBCDIC"),
-)
-# XML 1.0 §2.8 XMLDecl and §4.3.3 EncodingDecl, read from the decoded start of the document.
-_ENCODING_DECL = re.compile(r"<\?xml[ \t\r\n][^>]*?encoding[ \t\r\n]*=[ \t\r\n]*([\"'])(.*?)\1")
-_ENC_NAME = re.compile(r"[A-Za-z][A-Za-z0-9._-]{0,39}")
-_C1_CONTROL = re.compile("[\x80-\x9f]")
-
-
-def check_encoding(body: bytes) -> str:
-    """The encoding (libxml2's name) `body` is in, once it is sure: it is one Sektorbro reads,
-    and the body is in it. `parse_xml` calls this before libxml2 reads a byte.
-
-    Why: MedCom documents are ISO-8859-1 by convention, and MedCom's own examples also declare
-    windows-1252 and UTF-8 (tests/data/medcom). XML 1.0 §4.3.3 makes bytes that are not legal
-    in the declared encoding a fatal error, and an encoding declaration (or, without one, a
-    byte order mark; else UTF-8) decides how a document is read. A document declaring
-    ISO-8859-1 but sent as UTF-8 still decodes, as mojibake ("Łukasz" as "Å", the C1 control
-    character U+0081, "ukasz"), so that is refused too rather than stored and delivered.
-
-    - An encoding other than UTF-8, UTF-16, ISO-8859-1, ISO-8859-15 or windows-1252 (any
-      alias Python knows, any case): UnsupportedMediaType (415), naming it.
-    - Bytes that the declared encoding cannot decode, or a byte order mark that contradicts
-      the declaration: XmlRejected (422), rule `encoding_mismatch`, naming the byte offset.
-    - Decoded text holding C1 control characters (U+0080 to U+009F; windows-1252 maps most of
-      those bytes to printable characters, so this is checked after decoding), or valid UTF-8
-      with multi-byte characters declared as a single-byte encoding: XmlRejected (422), rule
-      `encoding_mismatch`, naming the mismatch it suspects.
-
-    No message quotes the document; only the encoding name (as declared, at most 40 characters
-    of XML's EncName) and byte offsets.
-    """
-    mark, detected = b"", None
-    for prefix, name in _BYTE_ORDER_MARKS:
-        if body.startswith(prefix):
-            mark, detected = prefix, name
-            break
-    else:
-        for prefix, name in _FIRST_BYTES:
-            if body.startswith(prefix):
-                detected = name
-                break
-    if detected in ("UTF-32", "EBCDIC"):
-        raise _unsupported_encoding(_declared_in(body, detected) or detected)
-    declared = _declared_in(body[len(mark) :], detected)
-    if declared is None:
-        # XML 1.0 §4.3.3: without a declaration, UTF-16 by its byte order mark, else UTF-8.
-        encoding = detected or "UTF-8"
-        said = f"declares no encoding, so it is read as {encoding}"
-    else:
-        encoding = _accepted(declared)
-        said = f"declares the encoding {declared}"
-        if encoding == "UTF-16":
-            encoding = detected or encoding
-        if (detected in _UTF_16) != (encoding in _UTF_16) or (
-            detected is not None and encoding != detected
-        ):
-            found = (
-                f"has a {detected} byte order mark"
-                if mark
-                else f"is {detected} by its first bytes"
-                if detected
-                else "is not UTF-16: it has no byte order mark and starts in ASCII"
-            )
-            raise _mismatch(f"The document {said} but {found}.")
-    # Before decoding: windows-1252 cannot decode some UTF-8 bytes ("Ł" is C5 81).
-    if encoding in _SINGLE_BYTE and not body.isascii() and _is_utf_8(body):
-        offset = next(index for index, byte in enumerate(body) if byte >= 0x80)
-        raise _mismatch(
-            f"The document declares {declared} but looks like UTF-8: from offset {offset} its "
-            'non-ASCII bytes are UTF-8 multi-byte characters. Declare encoding="UTF-8", or '
-            f"send {encoding} bytes."
-        )
-    codec = codecs.lookup(encoding).name
-    try:
-        text = body[len(mark) :].decode(codec)
-    except UnicodeDecodeError as error:
-        raise _mismatch(
-            f"The document {said}, but the bytes at offset {len(mark) + error.start} are not "
-            f"valid {encoding}. Declare the encoding the document is in."
-        ) from None
-    if (match := _C1_CONTROL.search(text)) is not None:
-        offset = len(mark) + len(text[: match.start()].encode(codec))
-        suspect = (
-            f"it looks like windows-1252 or UTF-8 rather than {declared}"
-            if encoding in _SINGLE_BYTE
-            else "it looks like text converted twice, e.g. windows-1252 or UTF-8 bytes "
-            f"converted to {encoding} as if they were ISO-8859-1"
-        )
-        raise _mismatch(
-            f"The document {said}, and read so it holds the control character "
-            f"U+{ord(match.group()):04X} at byte offset {offset}, which no text holds: "
-            f"{suspect}."
-        )
-    return encoding
-
-
-def _declared_in(body: bytes, detected: str | None) -> str | None:
-    """The encoding name the XML declaration at the start of `body` gives, if any."""
-    start = body[:400]
-    if detected in ("UTF-16LE", "UTF-16BE"):
-        head = start[: len(start) // 2 * 2].decode(detected, errors="replace")
-    elif detected == "UTF-32":
-        head = (
-            start[: len(start) // 4 * 4]
-            .decode("utf-32-be" if start.startswith(b"\x00") else "utf-32-le", errors="replace")
-            .lstrip("\ufeff")
-        )
-    elif detected == "EBCDIC":
-        head = start.decode("cp500")
-    else:
-        head = start.decode("latin-1")
-    if (match := _ENCODING_DECL.match(head)) is None:
-        return None
-    name = match.group(2)
-    # A name that is no EncName is not echoed, nor a long one in full.
-    return name if _ENC_NAME.fullmatch(name) else "(not an encoding name)"
-
-
-def _accepted(declared: str) -> str:
-    """libxml2's name for a declared encoding Sektorbro reads; UnsupportedMediaType if none."""
-    try:
-        encoding = _ENCODINGS.get(codecs.lookup(declared).name)
-    except LookupError:
-        encoding = None
-    if encoding is None:
-        raise _unsupported_encoding(declared)
-    return encoding
-
-
-def _is_utf_8(body: bytes) -> bool:
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _unsupported_encoding(name: str) -> UnsupportedMediaType:
-    message = (
-        f"The document's encoding {name} is not one Sektorbro reads. It reads "
-        f"{ACCEPTED_ENCODINGS} (MedCom's convention is ISO-8859-1)."
-    )
-    return UnsupportedMediaType(message, errors=[FieldError("/", "encoding_unsupported", message)])
-
-
-def _mismatch(message: str) -> XmlRejected:
-    return _rejected("/", "encoding_mismatch", message)
 
 
 # --- What GGOP holds where (formats.md §4.2; schemas/ggop/municipality-1.0.4.xsd) -----------
@@ -589,16 +329,6 @@ _REFERENCE: _Spec = {
 # MedCom's formatted text (formats.md §3.4): mm100 elements, even inside 1.0.4 text elements.
 _FORMATTING_ELEMENT = _value(MM100)
 _CHARACTERS = {"Break": "\n", "Space": " "}
-# The flag each element sets (Segment's field names). Segment has no alignment, so the text of
-# Right and Center is read without it, with the warning `xml_formatting_dropped`.
-_FLAGS: Mapping[str, str | None] = {
-    "Bold": "bold",
-    "Italic": "italic",
-    "Underline": "underline",
-    "FixedFont": "fixed_font",
-    "Right": None,
-    "Center": None,
-}
 _GGOP_NAMESPACES = frozenset({MM100, MM104})
 
 # Where the model's required values come from when the document lacks them (xpath_for).
@@ -623,58 +353,6 @@ _REQUIRED_ELEMENTS: tuple[tuple[Loc, str], ...] = (
 
 _PLAN_TYPE_LEVELS = frozenset({"basal", "avanceret"})
 _CONSENT = {"ja": True, "nej": False}
-
-
-# --- Reading the elements ------------------------------------------------------------------
-
-
-class _El(NamedTuple):
-    """An element and its XPath."""
-
-    element: Any
-    path: str
-
-
-class _Value(NamedTuple):
-    """The stripped text of a value element and its XPath."""
-
-    text: str
-    path: str
-
-
-class _Children:
-    """The children of one element that were read, by local name."""
-
-    def __init__(self, found: dict[str, list[_El]]) -> None:
-        self._found = found
-
-    def one(self, name: str) -> _El | None:
-        """The element, if present."""
-        found = self._found.get(name)
-        return found[0] if found else None
-
-    def all(self, name: str) -> list[_El]:
-        """Every copy of a repeating element, each with its [n] in the path."""
-        return self._found.get(name, [])
-
-    def text(self, name: str) -> _Value | None:
-        """The element's text, if present and not empty."""
-        element = self.one(name)
-        if element is None:
-            return None
-        text = _text_of(element.element)
-        return _Value(text, element.path) if text else None
-
-
-class _Run(NamedTuple):
-    """A piece of formatted text: soft runs come from text nodes, hard ones from Break/Space."""
-
-    text: str
-    flags: frozenset[str]
-    soft: bool = True
-
-
-FormattedValue = str | list[dict[str, Any]]
 
 
 class _Reader:
@@ -720,14 +398,14 @@ class _Reader:
         """Adds a non-fatal remark about the element at `path`."""
         self.warnings.append(FieldError(path, rule, message))
 
-    def children(self, parent: _El, spec: _Spec, loc: Loc = ()) -> _Children:
+    def children(self, parent: Element, spec: _Spec, loc: Loc = ()) -> Children:
         """The children of `parent` that `spec` allows; their mapped content goes below `loc`."""
         if loc:
             self.open(loc, parent.path)
-        found: dict[str, list[_El]] = {}
-        for child, namespace, name, position in _children_of(parent.element):
+        found: dict[str, list[Element]] = {}
+        for child, namespace, name, position in children_of(parent.element):
             base = f"{parent.path}/{name}"
-            located = _nth(base, position)  # for warnings
+            located = nth(base, position)  # for warnings
             expected = spec.get(name)
             if expected is None:
                 self.warn(
@@ -745,17 +423,17 @@ class _Reader:
                 continue
             # List items carry their [n], so that each names its own element.
             path = f"{base}[{position}]" if expected.repeats else base
-            element = _El(child, path)
+            element = Element(child, path)
             found.setdefault(name, []).append(element)
             if expected.key is not None:
-                value = self.formatted(element) if expected.kind == "text" else _text_of(child)
+                value = self.formatted(element) if expected.kind == "text" else text_of(child)
                 if value:
                     self.put((*loc, *expected.key), value, path)
         # A value the element lacks is named by the child it would come from (issue 13).
         for name, expected in spec.items():
             if expected.key is not None:
                 self.paths.setdefault((*loc, *expected.key), f"{parent.path}/{name}")
-        return _Children(found)
+        return Children(found)
 
     def _namespace_accepted(self, expected: _Child, namespace: str | None, path: str) -> bool:
         if namespace == expected.namespace:
@@ -776,21 +454,21 @@ class _Reader:
 
     # Formatted text
 
-    def formatted(self, element: _El) -> FormattedValue | None:
+    def formatted(self, element: Element) -> FormattedValue | None:
         """MedCom formatted text as a str, or as segments when any of it is formatted."""
-        return _finish(_trim_breaks(_tidy(self._runs(element, frozenset()))))
+        return formatted_value(trim_breaks(tidy_runs(self._runs(element, frozenset()))))
 
-    def _runs(self, parent: _El, flags: frozenset[str]) -> list[_Run]:
+    def _runs(self, parent: Element, flags: frozenset[str]) -> list[TextRun]:
         runs = _soft_runs(parent.element.text, flags)
-        for child, namespace, name, position in _children_of(parent.element):
-            path = _nth(f"{parent.path}/{name}", position)
-            if name not in _CHARACTERS and name not in _FLAGS:
+        for child, namespace, name, position in children_of(parent.element):
+            path = nth(f"{parent.path}/{name}", position)
+            if name not in _CHARACTERS and name not in FLAGS:
                 self.warn(path, "xml_element_unknown", "This is no MedCom formatting; not read.")
             elif self._namespace_accepted(_FORMATTING_ELEMENT, namespace, path):
                 if name in _CHARACTERS:
-                    runs.append(_Run(_CHARACTERS[name], flags, soft=False))
+                    runs.append(TextRun(_CHARACTERS[name], flags, soft=False))
                 else:
-                    flag = _FLAGS[name]
+                    flag = FLAGS[name]
                     if flag is None:
                         self.warn(
                             path,
@@ -799,13 +477,13 @@ class _Reader:
                             "longer centred or right-aligned.",
                         )
                     inner = flags | {flag} if flag else flags
-                    runs.extend(self._runs(_El(child, path), inner))
+                    runs.extend(self._runs(Element(child, path), inner))
             runs.extend(_soft_runs(child.tail, flags))
         return runs
 
     # The plan
 
-    def plan(self, plan: _El) -> None:
+    def plan(self, plan: Element) -> None:
         """Maps a RehabilitationPlan onto `Plan`'s fields."""
         kids = self.children(plan, _PLAN)
         if (letter := kids.one("Letter")) is not None:
@@ -868,12 +546,12 @@ class _Reader:
         for loc, name in _REQUIRED_ELEMENTS:
             self.paths.setdefault(loc, f"{plan.path}/{name}")
 
-    def list_path(self, loc: Loc, elements: list[_El], path: str) -> None:
+    def list_path(self, loc: Loc, elements: list[Element], path: str) -> None:
         """Names the element of a JSON list: its container, or an XPath selecting all items."""
         if elements:
             self.paths[loc] = path
 
-    def letter(self, letter: _El) -> None:
+    def letter(self, letter: Element) -> None:
         """Letter: ids, statistical code, authorisation; refuses any GGOP other than GGOP100."""
         kids = self.children(letter, _LETTER)
         wrong = [
@@ -888,7 +566,7 @@ class _Reader:
             if moment is not None:
                 self.put(("authorised_at",), moment, authorisation.path)
 
-    def sender(self, sender: _El) -> None:
+    def sender(self, sender: Element) -> None:
         """Sender: GLN, signer, co-writers; name and address come from the directory."""
         kids = self.children(sender, _SENDER, ("sender",))
         if (signed_by := kids.one("SignedBy")) is not None:
@@ -898,7 +576,7 @@ class _Reader:
         for index, co_writer in enumerate(co_writers):
             self.children(co_writer, _TEAM_MEMBER, ("sender", "co_writers", index))
 
-    def receiver(self, receiver: _El) -> None:
+    def receiver(self, receiver: Element) -> None:
         """Receiver: the kommune's GLN and sub-unit, and its kommunenummer as the patient's
         (R28)."""
         kids = self.children(receiver, _RECEIVER)
@@ -913,7 +591,7 @@ class _Reader:
         else:
             self.paths[("patient", "municipality_code")] = receiver.path
 
-    def gp_copy(self, gp: _El) -> None:
+    def gp_copy(self, gp: Element) -> None:
         """GPCCReceiver: the GP's GLN, or Deselected when the patient declined the copy (R12)."""
         kids = self.children(gp, _GP_COPY, ("gp",))
         if (copy := kids.one("CCReceiver")) is not None:
@@ -925,7 +603,7 @@ class _Reader:
         if (deselected := kids.one("Deselected")) is not None:
             self.put(("gp", "deselected"), True, deselected.path)
 
-    def glns(self, loc: Loc, parties: list[_El], path: str) -> None:
+    def glns(self, loc: Loc, parties: list[Element], path: str) -> None:
         """The EANs of routing parties as a list of GLNs."""
         self.list_path(loc, parties, path)
         for index, party in enumerate(parties):
@@ -933,20 +611,20 @@ class _Reader:
             # A party without an EAN stays in the list, so the model names it.
             self.put((*loc, index), ean.text if ean else None, ean.path if ean else party.path)
 
-    def patient(self, patient: _El) -> None:
+    def patient(self, patient: Element) -> None:
         """Patient: identity, address, phones, e-mail, c/o address."""
         kids = self.children(patient, _PATIENT, ("patient",))
         self.phones(("patient", "phones"), kids.all("TelephoneSubscriber"), patient.path)
         if (co_address := kids.one("CoAddress")) is not None:
             self.children(co_address, _CO_ADDRESS, ("patient", "co_address"))
 
-    def phones(self, loc: Loc, phones: list[_El], owner: str) -> None:
+    def phones(self, loc: Loc, phones: list[Element], owner: str) -> None:
         """TelephoneSubscriber elements as phones."""
         self.list_path(loc, phones, f"{owner}/TelephoneSubscriber")
         for index, phone in enumerate(phones):
             self.children(phone, _PHONE, (*loc, index))
 
-    def relatives(self, relatives: _El) -> None:
+    def relatives(self, relatives: Element) -> None:
         """Relatives/Relative elements."""
         items = self.children(relatives, _RELATIVES).all("Relative")
         self.list_path(("relatives",), items, relatives.path)
@@ -956,7 +634,7 @@ class _Reader:
                 ("relatives", index, "phones"), kids.all("TelephoneSubscriber"), relative.path
             )
 
-    def moment(self, element: _El, spec: _Spec) -> tuple[_Value | None, str | None]:
+    def moment(self, element: Element, spec: _Spec) -> tuple[Value | None, str | None]:
         """A {Date, Time} element's Date, and the two as a Danish datetime (None without Date)."""
         kids = self.children(element, spec)
         day = kids.text("Date")
@@ -965,7 +643,7 @@ class _Reader:
         clock = kids.text("Time")
         return day, _danish_datetime(day.text, clock.text if clock else None)
 
-    def hospital_contact(self, contact: _El) -> None:
+    def hospital_contact(self, contact: Element) -> None:
         """CurrentHospitalContact; its expected end is the discharge (GGOP has no other).
 
         An ExpectedEnd without a Time is a discharge date and no moment. An ExpectedEndText in
@@ -998,7 +676,7 @@ class _Reader:
                 self.put(("hospital_contact", "expected_end"), moment, words.path)
             self.put(loc, found["words"], words.path)
 
-    def ambulatory_control(self, control: _El) -> None:
+    def ambulatory_control(self, control: Element) -> None:
         """HospitalAmbulatoryControl: expected start and location."""
         kids = self.children(control, _AMBULATORY_CONTROL, ("ambulatory_control",))
         if (start := kids.one("ExpectedStart")) is not None:
@@ -1008,9 +686,9 @@ class _Reader:
         if (location := kids.one("Location")) is not None:
             self.children(location, _LOCATION, ("ambulatory_control", "location"))
 
-    def ability_extended(self, extended: _El) -> None:
+    def ability_extended(self, extended: Element) -> None:
         """AbilityAtDischargeExtended, split where Sektorbro wrote the earlier ability into it."""
-        runs = _tidy(self._runs(extended, frozenset()))
+        runs = tidy_runs(self._runs(extended, frozenset()))
         parts = _split_before_admission(runs)
         if parts is None:
             texts = {"function_at_discharge_extended": runs}
@@ -1020,11 +698,11 @@ class _Reader:
                 "function_at_discharge_extended": parts[1],
             }
         for key, part in texts.items():
-            value = _finish(_trim_breaks(part))
+            value = formatted_value(trim_breaks(part))
             if value is not None:
                 self.put((key,), value, extended.path)
 
-    def diagnoses(self, diagnoses: _El) -> None:
+    def diagnoses(self, diagnoses: Element) -> None:
         """ICD10Diagnoses/ICD10Diagnose: one primary and any secondary diagnoses (R48)."""
         inner = self.children(diagnoses, _DIAGNOSES, ("diagnoses",)).one("ICD10Diagnose")
         if inner is None:
@@ -1037,7 +715,7 @@ class _Reader:
         for index, diagnosis in enumerate(secondary):
             self.children(diagnosis, _CODED, ("diagnoses", "secondary", index))
 
-    def icf(self, classifications: _El) -> None:
+    def icf(self, classifications: Element) -> None:
         """ICFClassifications: codes as written, e.g. SKS form FB799 (R49)."""
         items = self.children(classifications, _ICF_LIST).all("ICFClassification")
         self.list_path(("icf",), items, classifications.path)
@@ -1048,7 +726,7 @@ class _Reader:
             if (gradient := kids.one("ICFGradient")) is not None:
                 self.children(gradient, _CODED, ("icf", index, "gradient"))
 
-    def journal_excerpt(self, excerpt: _El, loc: Loc) -> None:
+    def journal_excerpt(self, excerpt: Element, loc: Loc) -> None:
         """JournalExcerpt: kind, signer and date, comment."""
         kids = self.children(excerpt, _JOURNAL_EXCERPT, loc)
         if (signer := kids.one("Signer")) is not None:
@@ -1056,7 +734,7 @@ class _Reader:
             if signed_by is not None:
                 self.children(signed_by, _SIGNED_BY, (*loc, "signed_by"))
 
-    def first_contact_deadline(self, deadline: _El | None) -> None:
+    def first_contact_deadline(self, deadline: Element | None) -> None:
         """The first-contact deadline and its reason from RehabilitationDeadline's free text
         (R10, R19, R21, R23), read as `read_deadline_text` says. Sektorbro's own sentence is
         not the sender's words: it is taken off `rehabilitation_deadline`."""
@@ -1115,9 +793,9 @@ def parse_ggop(body: bytes, *, schemas: XsdRegistry | None = None) -> ParsedPlan
     given `schemas`, if it is not valid against the GGOP schema (checked before mapping, so
     that XML is held to the schema as JSON is held to the model)."""
     root = parse_xml(body).getroot()
-    namespace, name = _split_tag(root.tag)
+    namespace, name = split_tag(root.tag)
     if (namespace, name) != (MM104, "Emessage"):
-        raise _rejected(
+        raise rejected(
             f"/{name}",
             "ggop_root",
             f"A GGOP's root element is Emessage in namespace {MM104}.",
@@ -1125,14 +803,14 @@ def parse_ggop(body: bytes, *, schemas: XsdRegistry | None = None) -> ParsedPlan
     if schemas is not None and (issues := schemas.validate("ggop", root)):
         raise XmlRejected(schema_errors(root, issues))
     reader = _Reader()
-    message = reader.children(_El(root, "/Emessage"), _EMESSAGE)
+    message = reader.children(Element(root, "/Emessage"), _EMESSAGE)
     plans = message.all("RehabilitationPlan")
     if not plans:
-        raise _rejected(
+        raise rejected(
             "/Emessage", "ggop_plan_missing", "The Emessage holds no RehabilitationPlan."
         )
     if len(plans) > 1:
-        raise _rejected(
+        raise rejected(
             plans[1].path,
             "ggop_plan_repeated",
             "Sektorbro takes one RehabilitationPlan per Emessage.",
@@ -1152,113 +830,35 @@ def _is_union_tag(part: str | int) -> bool:
     return isinstance(part, str) and part.startswith("<") and part.endswith(">")
 
 
-def _children_of(element: Any) -> Iterator[tuple[Any, str | None, str, int]]:
-    """Each child element: itself, namespace, local name, position among same-named siblings."""
-    seen: Counter[str] = Counter()
-    # The parser removed comments and processing instructions, and a DOCTYPE (so entity
-    # references) is refused: every child is an element.
-    for child in element:
-        namespace, name = _split_tag(child.tag)
-        seen[name] += 1
-        yield child, namespace, name, seen[name]
-
-
-def _split_tag(tag: str) -> tuple[str | None, str]:
-    """Namespace and local name of lxml's `{namespace}name` (etree.QName is 20 times slower)."""
-    if tag[0] != "{":
-        return None, tag
-    namespace, _, name = tag[1:].partition("}")
-    return namespace, name
-
-
-def _nth(path: str, position: int) -> str:
-    return path if position == 1 else f"{path}[{position}]"
-
-
-def _text_of(element: Any) -> str:
-    text = element.text if len(element) == 0 else "".join(element.itertext())
-    return (text or "").strip()
-
-
 # XML 1.0 §2.3 S: no-break spaces and other Unicode spaces are content.
 _XML_WHITESPACE = " \t\r\n"
-_XML_SPACE = re.compile(r"[ \t\r\n]+")
 
 
 # Two or more spaces between other characters of a line: in FixedFont, columns.
 _FIXED_SPACES = re.compile(r"(?<![ \t\r\n]) {2,}(?![ \t\r\n])")
 
 
-def _soft_runs(text: str | None, flags: frozenset[str]) -> list[_Run]:
+def _soft_runs(text: str | None, flags: frozenset[str]) -> list[TextRun]:
     # Whitespace in MedCom text nodes is layout: line breaks are Break, spaces may be Space.
     if not text or not text.strip(_XML_WHITESPACE):
         return []
     if "fixed_font" not in flags:
-        return [_Run(_XML_SPACE.sub(" ", text), flags)]
+        return [TextRun(XML_SPACE.sub(" ", text), flags)]
     # MedCom FixedFont is text set in columns (a table in characters): a run of spaces inside a
     # line is content and is kept; whitespace next to a line break is still layout.
-    runs: list[_Run] = []
+    runs: list[TextRun] = []
     position = 0
     for match in _FIXED_SPACES.finditer(text):
         if match.start() > position:
-            runs.append(_Run(_XML_SPACE.sub(" ", text[position : match.start()]), flags))
-        runs.append(_Run(match.group(), flags, soft=False))
+            runs.append(TextRun(XML_SPACE.sub(" ", text[position : match.start()]), flags))
+        runs.append(TextRun(match.group(), flags, soft=False))
         position = match.end()
     if position < len(text):
-        runs.append(_Run(_XML_SPACE.sub(" ", text[position:]), flags))
+        runs.append(TextRun(XML_SPACE.sub(" ", text[position:]), flags))
     return runs
 
 
-def _tidy(runs: list[_Run]) -> list[_Run]:
-    """Drops the soft spaces at the ends of each line and next to another space."""
-    forward: list[_Run] = []
-    after_space = True  # at the start of a line
-    for run in runs:
-        if run.soft and after_space:
-            run = _Run(run.text.lstrip(" "), run.flags)
-            if not run.text:
-                continue
-        forward.append(run)
-        after_space = run.text[-1] in " \n"
-    tidy: list[_Run] = []
-    before_space = True  # at the end of a line
-    for run in reversed(forward):
-        if run.soft and before_space:
-            run = _Run(run.text.rstrip(" "), run.flags)
-            if not run.text:
-                continue
-        tidy.append(run)
-        before_space = run.text[0] in " \n"
-    tidy.reverse()
-    return tidy
-
-
-def _trim_breaks(runs: list[_Run]) -> list[_Run]:
-    """Drops line breaks at the start and end of a text, as the model trims a plain string."""
-    start, end = 0, len(runs)
-    while start < end and runs[start].text == "\n":
-        start += 1
-    while end > start and runs[end - 1].text == "\n":
-        end -= 1
-    return runs[start:end]
-
-
-def _finish(runs: list[_Run]) -> FormattedValue | None:
-    """Merges runs of equal formatting: a str when nothing is formatted, else segments."""
-    if not any(run.text.strip() for run in runs):
-        return None
-    segments: list[tuple[str, frozenset[str]]] = []
-    for run in runs:
-        if segments and segments[-1][1] == run.flags:
-            segments[-1] = (segments[-1][0] + run.text, run.flags)
-        else:
-            segments.append((run.text, run.flags))
-    if not any(flags for _, flags in segments):
-        return "".join(text for text, _ in segments)
-    return [{"text": text, **dict.fromkeys(sorted(flags), True)} for text, flags in segments]
-
-
-def _split_before_admission(runs: list[_Run]) -> tuple[list[_Run], list[_Run]] | None:
+def _split_before_admission(runs: list[TextRun]) -> tuple[list[TextRun], list[TextRun]] | None:
     """Sektorbro's own layout (render.py): heading, earlier ability, heading, extended text."""
     if not runs or not _is_heading(runs[0], BEFORE_ADMISSION_HEADING):
         return None
@@ -1269,7 +869,7 @@ def _split_before_admission(runs: list[_Run]) -> tuple[list[_Run], list[_Run]] |
     return rest, []
 
 
-def _is_heading(run: _Run, heading: str) -> bool:
+def _is_heading(run: TextRun, heading: str) -> bool:
     return run.text == heading and "bold" in run.flags
 
 
@@ -1440,7 +1040,7 @@ def schema_errors(root: Any, issues: list[XmlIssue]) -> list[FieldError]:
         if expected is not None and (
             _MISSING_CHILD in issue.message or _NOT_EXPECTED in issue.message
         ):
-            names = [_split_tag(n.strip())[1] for n in expected["names"].split(",")]
+            names = [split_tag(n.strip())[1] for n in expected["names"].split(",")]
             missing = _missing_name(root, issue, names)
         if missing is not None:
             errors.append(
@@ -1469,7 +1069,7 @@ def _missing_name(root: Any, issue: XmlIssue, names: list[str]) -> str | None:
     if not parent:
         return None
     element = _element_at(root, parent)
-    if element is not None and any(_split_tag(c.tag)[1] == names[-1] for c in element):
+    if element is not None and any(split_tag(c.tag)[1] == names[-1] for c in element):
         return None  # it is there, only out of place
     return f"{_plain_path(parent)}/{names[-1]}"
 
@@ -1480,7 +1080,7 @@ def _element_at(root: Any, path: str) -> Any:
     for step in path.strip("/").split("/"):
         name, _, rest = step.partition("[")
         position = int(rest.rstrip("]")) if rest else 1
-        namesakes = [c for c in candidates if _split_tag(c.tag)[1] == name]
+        namesakes = [c for c in candidates if split_tag(c.tag)[1] == name]
         if len(namesakes) < position:
             return None
         element = namesakes[position - 1]
@@ -1500,7 +1100,7 @@ def _required_names() -> frozenset[str]:
     names: set[str] = set()
     folder = resource_dir("schemas") / "ggop"
     for file in ("municipality-1.0.4.xsd", "municipality-1.0.0.xsd"):
-        schema = etree.parse(str(folder / file), _safe_parser())
+        schema = etree.parse(str(folder / file), safe_parser())
         for element in schema.iter(f"{_XS}element"):
             optional = element.get("minOccurs") == "0"
             for ancestor in element.iterancestors():
@@ -1515,7 +1115,7 @@ def _required_names() -> frozenset[str]:
 
 
 def _names(names: str) -> str:
-    return ", ".join(_split_tag(n.strip())[1] for n in names.split(","))
+    return ", ".join(split_tag(n.strip())[1] for n in names.split(","))
 
 
 def _without_values(issue: XmlIssue) -> str:
