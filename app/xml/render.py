@@ -126,54 +126,41 @@ class PlanParties:
     result_receivers: list[Party] = field(default_factory=list)
 
 
-def formatted_text(lines: Sequence[Line], prefix: str = "") -> Markup:
+def formatted_text(lines: Sequence[Line], prefix: str = "", *, hard_spaces: bool = True) -> Markup:
     """MedCom formatted text (FormattedText.xsd) for a template: lines separated by
     `<Break/>`, each run wrapped in its formatting elements (so a line break inside a
     formatted segment closes them, breaks and reopens them). `prefix` is the namespace prefix
     of the formatting elements with its colon ("mm100:" in GGOP, "" in XDIS91). Mixed
     content: no whitespace of its own.
 
+    A MedCom reader takes the whitespace of a text node as layout (app/xml/reading.py does): it
+    drops spaces at the ends of a line and reads a run of spaces as one. Those spaces are
+    written as `<Space/>`, so that every receiver reads the text exactly as written, a
+    fixed-font table keeps its columns, and Sektorbro reads its own documents back unchanged
+    (issue 13). `hard_spaces=False` writes every space as text, as MedCom's receipt examples
+    write a RefuseText (tests/unit/xml/test_receipts.py renders them back byte for byte).
+
     Python rather than a Jinja2 macro: the macro's three nested loops per run were the largest
     single cost of rendering a plan (bench/README.md). The text passes through one escaping
     function, markupsafe's `escape`, the one autoescape uses; the tags are our own constants.
-    tests/unit/xml/test_golden.py proves the output byte for byte what the macro wrote.
+    tests/unit/xml/test_golden.py proves the output byte for byte.
     """
     parts: list[str] = []
     for index, line in enumerate(lines):
         if index:
             parts.append(f"<{prefix}Break/>")
-        for run in line:
-            parts.extend(f"<{prefix}{tag}>" for tag in run.tags)
-            parts.append(escape(run.text))
-            parts.extend(f"</{prefix}{tag}>" for tag in reversed(run.tags))
-    return Markup("".join(parts))
-
-
-def ggop_text(lines: Sequence[Line]) -> Markup:
-    """GGOP formatted text (mm100: elements, as `formatted_text` writes it) in which every
-    space survives a reader.
-
-    A MedCom reader takes the whitespace of a text node as layout (app/xml/reading.py does): it
-    drops spaces at the ends of a line and reads a run of spaces as one. Those spaces are
-    written as `<mm100:Space/>` (FormattedText.xsd), so that the kommune reads the text
-    exactly as written and Sektorbro reads its own GGOP back unchanged (issue 13).
-    """
-    parts: list[str] = []
-    for index, line in enumerate(lines):
-        if index:
-            parts.append("<mm100:Break/>")
-        hard = _hard_spaces(line)
+        hard = _hard_spaces(line) if hard_spaces else set()
         offset = 0
         for run in line:
-            parts.extend(f"<mm100:{tag}>" for tag in run.tags)
+            parts.extend(f"<{prefix}{tag}>" for tag in run.tags)
             start = 0
             for position in range(len(run.text)) if hard else ():
                 if offset + position in hard:
                     parts.append(escape(run.text[start:position]))
-                    parts.append("<mm100:Space/>")
+                    parts.append(f"<{prefix}Space/>")
                     start = position + 1
             parts.append(escape(run.text[start:]))
-            parts.extend(f"</mm100:{tag}>" for tag in reversed(run.tags))
+            parts.extend(f"</{prefix}{tag}>" for tag in reversed(run.tags))
             offset += len(run.text)
     return Markup("".join(parts))
 
@@ -547,7 +534,6 @@ class XmlRenderer:
             lines=text_lines, local_date=local_date, local_time=local_time, sks_icf=sks_icf_code
         )
         self._env.globals["formatted"] = formatted_text
-        self._env.globals["ggop_text"] = ggop_text
         self._ggop: Template = self._env.get_template("ggop.xml.j2")
         self._xdis91_plan: Template = self._env.get_template("xdis91_plan.xml.j2")
         self._xdis91_letter: Template = self._env.get_template("xdis91_letter.xml.j2")
