@@ -19,7 +19,9 @@ _C1_CONTROL = re.compile("[\x80-\x9f]")
 
 
 def check_xml_text(value: str) -> str:
-    """`value`, if XML can carry every character of it and a receiver reads what was meant."""
+    """`value`, if XML can carry every character of it and a receiver reads what was meant,
+    with its line ends as every XML reader reads them: CR LF and a lone CR become LF (XML 1.0
+    §2.11), so the text stored is the text a receiver gets."""
     if match := _XML_ILLEGAL.search(value):
         raise PydanticCustomError(
             "xml_illegal_character",
@@ -35,7 +37,7 @@ def check_xml_text(value: str) -> str:
             "probably decoded with the wrong code page: send the intended character itself.",
             {"position": match.start()},
         )
-    return value
+    return value.replace("\r\n", "\n").replace("\r", "\n") if "\r" in value else value
 
 
 class SektorbroModel(BaseModel):
