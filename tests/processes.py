@@ -11,6 +11,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.factories import demo_directory_text
+
 SEKTORBRO = str(Path(sys.executable).parent / "sektorbro")
 
 
@@ -39,6 +41,15 @@ def key_with_scope(scope: str, *, env: dict[str, str], cwd: Path) -> dict[str, s
     """The Authorization header of a new key with one scope (`sektorbro keys create --scope`)."""
     key = run_sektorbro("keys", "create", "--scope", scope, env=env, cwd=cwd).splitlines()[-1]
     return {"Authorization": f"Bearer {key}"}
+
+
+def migrate_with_demo_directory(*, env: dict[str, str], cwd: Path) -> None:
+    """Brings the database of `env` to the head revision and imports the demo directory, as
+    an operator would (`sektorbro migrate`, `sektorbro directory import`)."""
+    directory = cwd / "directory.csv"
+    directory.write_text(demo_directory_text(), encoding="utf-8")
+    run_sektorbro("migrate", env=env, cwd=cwd)
+    run_sektorbro("directory", "import", str(directory), env=env, cwd=cwd)
 
 
 def environment(**variables: str) -> dict[str, str]:

@@ -7,8 +7,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.factories import ODENSE_HOSPITAL, ODENSE_KOMMUNE, demo_directory_text, plan_fields
-from tests.processes import environment, free_port, key_for, run_sektorbro, running
+from tests.factories import ODENSE_HOSPITAL, ODENSE_KOMMUNE, plan_fields
+from tests.processes import (
+    environment,
+    free_port,
+    key_for,
+    migrate_with_demo_directory,
+    running,
+)
 
 POLLERS = 2
 
@@ -22,10 +28,7 @@ def test_two_pollers_acknowledging_one_delivery_make_one_receipt(
         SEKTORBRO_PATIENT_HASH_KEY="test-secret",
         SEKTORBRO_RUN_TIMERS="false",
     )
-    directory = tmp_path / "directory.csv"
-    directory.write_text(demo_directory_text(), encoding="utf-8")
-    run_sektorbro("migrate", env=env, cwd=tmp_path)
-    run_sektorbro("directory", "import", str(directory), env=env, cwd=tmp_path)
+    migrate_with_demo_directory(env=env, cwd=tmp_path)
     hospital = key_for(ODENSE_HOSPITAL, env=env, cwd=tmp_path)
     kommune = key_for(ODENSE_KOMMUNE, env=env, cwd=tmp_path)
     port = free_port()

@@ -27,11 +27,17 @@ from tests.conftest import Databases
 from tests.factories import (
     ODENSE_HOSPITAL,
     ODENSE_KOMMUNE,
-    demo_directory_text,
     notice_fields,
     plan_fields,
 )
-from tests.processes import environment, free_port, key_for, key_with_scope, run_sektorbro, running
+from tests.processes import (
+    environment,
+    free_port,
+    key_for,
+    key_with_scope,
+    migrate_with_demo_directory,
+    running,
+)
 
 SCHEMATHESIS = str(Path(sys.executable).parent / "st")
 ORGANISATION = "organisation"
@@ -71,10 +77,7 @@ def target(
         SEKTORBRO_RUN_TIMERS="false",
         SEKTORBRO_LOG_LEVEL="WARNING",
     )
-    directory = cwd / "directory.csv"
-    directory.write_text(demo_directory_text(), encoding="utf-8")
-    run_sektorbro("migrate", env=env, cwd=cwd)
-    run_sektorbro("directory", "import", str(directory), env=env, cwd=cwd)
+    migrate_with_demo_directory(env=env, cwd=cwd)
     hospital = key_for(ODENSE_HOSPITAL, env=env, cwd=cwd)
     kommune = key_for(ODENSE_KOMMUNE, env=env, cwd=cwd)
     headers = hospital if caller == ORGANISATION else key_with_scope(caller, env=env, cwd=cwd)

@@ -8,8 +8,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.factories import ODENSE_HOSPITAL, ODENSE_KOMMUNE, demo_directory_text, plan_fields
-from tests.processes import environment, free_port, key_for, run_sektorbro, running
+from tests.factories import ODENSE_HOSPITAL, ODENSE_KOMMUNE, plan_fields
+from tests.processes import (
+    environment,
+    free_port,
+    key_for,
+    migrate_with_demo_directory,
+    running,
+)
 
 REPORTERS = 8  # two are not enough to overlap reliably without the lock
 
@@ -21,10 +27,7 @@ def test_starts_reported_at_once_are_recorded_once(blank_database_url: str, tmp_
         SEKTORBRO_PATIENT_HASH_KEY="test-secret",
         SEKTORBRO_RUN_TIMERS="false",
     )
-    directory = tmp_path / "directory.csv"
-    directory.write_text(demo_directory_text(), encoding="utf-8")
-    run_sektorbro("migrate", env=env, cwd=tmp_path)
-    run_sektorbro("directory", "import", str(directory), env=env, cwd=tmp_path)
+    migrate_with_demo_directory(env=env, cwd=tmp_path)
     hospital = key_for(ODENSE_HOSPITAL, env=env, cwd=tmp_path)
     kommune = key_for(ODENSE_KOMMUNE, env=env, cwd=tmp_path)
     # The server runs on the real clock: dates around today, in the plan's order.

@@ -10,8 +10,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.factories import ODENSE_HOSPITAL, demo_directory_text, plan_fields
-from tests.processes import environment, free_port, run_sektorbro, running
+from tests.factories import ODENSE_HOSPITAL, plan_fields
+from tests.processes import (
+    environment,
+    free_port,
+    migrate_with_demo_directory,
+    run_sektorbro,
+    running,
+)
 
 THREADS = 10
 
@@ -23,10 +29,7 @@ def test_ten_simultaneous_copies_of_a_plan_make_one_message(
     env = environment(
         SEKTORBRO_DATABASE_URL=blank_database_url, SEKTORBRO_PATIENT_HASH_KEY="test-secret"
     )
-    directory = tmp_path / "directory.csv"
-    directory.write_text(demo_directory_text(), encoding="utf-8")
-    run_sektorbro("migrate", env=env, cwd=tmp_path)
-    run_sektorbro("directory", "import", str(directory), env=env, cwd=tmp_path)
+    migrate_with_demo_directory(env=env, cwd=tmp_path)
     key = run_sektorbro("keys", "create", "--org", ODENSE_HOSPITAL, env=env, cwd=tmp_path)
     headers = {"Authorization": f"Bearer {key.splitlines()[-1]}"}
     port = free_port()

@@ -21,8 +21,15 @@ import httpx
 import pytest
 
 from tests.conftest import Databases
-from tests.factories import ODENSE_HOSPITAL, ODENSE_KOMMUNE, demo_directory_text, plan_fields
-from tests.processes import environment, free_port, key_for, run_sektorbro, running
+from tests.factories import ODENSE_HOSPITAL, ODENSE_KOMMUNE, plan_fields
+from tests.processes import (
+    environment,
+    free_port,
+    key_for,
+    migrate_with_demo_directory,
+    run_sektorbro,
+    running,
+)
 
 BODY_TIMEOUT = 2.0
 KEY_CACHE_SECONDS = 1.0
@@ -51,10 +58,7 @@ def server(databases: Databases, tmp_path_factory: pytest.TempPathFactory) -> It
         SEKTORBRO_KEY_CACHE_SECONDS=str(KEY_CACHE_SECONDS),
         SEKTORBRO_LOG_LEVEL="WARNING",
     )
-    directory = cwd / "directory.csv"
-    directory.write_text(demo_directory_text(), encoding="utf-8")
-    run_sektorbro("migrate", env=env, cwd=cwd)
-    run_sektorbro("directory", "import", str(directory), env=env, cwd=cwd)
+    migrate_with_demo_directory(env=env, cwd=cwd)
     hospital = key_for(ODENSE_HOSPITAL, env=env, cwd=cwd)
     kommune = key_for(ODENSE_KOMMUNE, env=env, cwd=cwd)
     port = free_port()
