@@ -24,12 +24,12 @@ from app import __version__, orm
 from app.clock import SystemClock
 from app.config import Settings
 from app.db import make_engine, make_session_factory
-from app.delivery.timers import Periodic
+from app.delivery.ack_timers import ack_timer_job
+from app.delivery.periodic import Periodic
 from app.errors import SektorbroError
 from app.migrate import current_revision, head_revision, upgrade_to_head
 from app.services import api_keys, directory
 from app.services.demo import set_up_demo
-from app.worker import ack_timer_job
 from app.xml import XmlRenderer, XsdRegistry
 
 __all__ = ["main"]

@@ -23,7 +23,8 @@ from app.api.problems import PROBLEM_JSON, register_exception_handlers
 from app.clock import Clock, SystemClock
 from app.config import Settings
 from app.db import Database, make_engine
-from app.delivery.timers import Periodic
+from app.delivery.ack_timers import ack_timer_job
+from app.delivery.periodic import Periodic
 from app.delivery.wakeups import InboxWakeups
 from app.domain.notices import Notice
 from app.metrics import HttpMetrics
@@ -31,7 +32,6 @@ from app.middleware import RequestContextMiddleware
 from app.migrate import head_revision
 from app.services.api_keys import CallerCache
 from app.state import AppState
-from app.worker import ack_timer_job
 from app.xml import XmlRenderer, XsdRegistry
 
 __all__ = ["create_app", "create_served_app"]

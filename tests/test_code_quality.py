@@ -140,3 +140,110 @@ def test_no_module_imports_another_modules_underscore_names() -> None:
         for where in underscore_imports(source, module=module, is_package=is_package):
             found.append(f"{path.relative_to(ROOT)} {where}")
     assert found == []
+
+
+# --- Imports point down only: api → services → {repositories, xml, delivery} → domain -------
+# (architecture.md, "Layers and folders"). A layer may use the top-level modules (orm, db,
+# config, clock, ...) but not through them reach a layer above it: the check follows imports
+# through every module of `app`, so `app.delivery` importing `app.state` (which imports
+# `app.services`) fails like importing `app.services` itself.
+
+LAYER_MAY_NOT_REACH = {
+    "domain": {"repositories", "xml", "delivery", "services", "api"},
+    "repositories": {"xml", "delivery", "services", "api"},
+    "xml": {"repositories", "delivery", "services", "api"},
+    "delivery": {"services", "api"},
+    "services": {"api"},
+}
+
+
+def _part_of_app(module: str) -> str:
+    """The top-level part of `app` a module belongs to: `app.delivery.periodic` -> `delivery`,
+    `app.orm` -> `orm`, `app` -> `app`."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "app"
+
+
+def imported_parts(source: str, *, module: str, is_package: bool = False) -> set[str]:
+    """The parts of `app` that `source`, the text of the app module `module`, imports,
+    anywhere in the module (also inside functions and `if TYPE_CHECKING:`)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                package = module.split(".")
+                package = package if is_package else package[:-1]
+                package = package[: len(package) - node.level + 1]
+                source_module = ".".join([*package, *([node.module] if node.module else [])])
+            else:
+                source_module = node.module or ""
+            if source_module.split(".")[0] != "app":
+                continue
+            if source_module == "app":  # from app import orm, services, __version__
+                for alias in node.names:
+                    named = f"app.{alias.name}"
+                    found.add(_part_of_app(named) if _is_app_module(named) else "app")
+            else:
+                found.add(_part_of_app(source_module))
+        elif isinstance(node, ast.Import):
+            found.update(
+                _part_of_app(alias.name)
+                for alias in node.names
+                if alias.name.split(".")[0] == "app"
+            )
+    return found
+
+
+def layer_violations(sources: dict[str, tuple[str, bool]]) -> list[str]:
+    """`sources`: module name -> (text, is_package). Each import path by which a layer reaches
+    a layer it must not, e.g. `delivery -> state -> services`."""
+    graph: dict[str, set[str]] = {}
+    for module, (source, is_package) in sources.items():
+        part = _part_of_app(module)
+        graph.setdefault(part, set()).update(
+            imported_parts(source, module=module, is_package=is_package) - {part}
+        )
+    found = []
+    for layer, forbidden in LAYER_MAY_NOT_REACH.items():
+        paths = {layer: [layer]}
+        todo = [layer]
+        while todo:
+            here = todo.pop()
+            for there in sorted(graph.get(here, ())):
+                if there not in paths:
+                    paths[there] = [*paths[here], there]
+                    todo.append(there)
+        found += [" -> ".join(paths[part]) for part in sorted(forbidden & paths.keys())]
+    return found
+
+
+def app_sources() -> dict[str, tuple[str, bool]]:
+    sources = {}
+    for path in sorted(APP.rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        is_package = parts[-1] == "__init__"
+        module = ".".join(parts[:-1] if is_package else parts)
+        sources[module] = (path.read_text(encoding="utf-8"), is_package)
+    return sources
+
+
+def test_imports_point_down_the_layers() -> None:
+    assert layer_violations(app_sources()) == []
+
+
+@pytest.mark.parametrize(
+    ("module", "source", "violation"),
+    [
+        ("app.delivery.job", "from app.services import audit", "delivery -> services"),
+        ("app.delivery.job", "import app.services.audit", "delivery -> services"),
+        ("app.delivery.job", "from app import services", "delivery -> services"),
+        ("app.delivery.job", "from ..services.audit import record", "delivery -> services"),
+        ("app.delivery.job", "def late():\n    from app.api import api_router", "delivery -> api"),
+        ("app.delivery.job", "from app.state import AppState", "delivery -> state -> services"),
+        ("app.domain.rule", "from app.xml import XmlRenderer", "domain -> xml"),
+        ("app.repositories.x", "from app.delivery import periodic", "repositories -> delivery"),
+        ("app.services.x", "from app.api.payloads import Problem", "services -> api"),
+    ],
+)
+def test_the_layer_check_finds_an_import_up(module: str, source: str, violation: str) -> None:
+    assert violation in layer_violations({**app_sources(), module: (source, False)})

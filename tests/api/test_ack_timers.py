@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from app.services.transmissions import TimerRun, evaluate_ack_timers
+from app.delivery.ack_timers import TimerRun, evaluate_ack_timers
 from app.xml import XmlRenderer, XsdRegistry
 from tests.api.helpers import post_plan
 from tests.conftest import FROZEN_NOW

@@ -1,5 +1,6 @@
 """Running a job every few seconds: as a task of the service's event loop, or in the
-foreground of `sektorbro worker`. A failing run is logged and the next one tries again."""
+foreground of `sektorbro worker`. A failing run is logged and the next one tries again.
+Imports nothing from `app`."""
 
 import asyncio
 import logging
