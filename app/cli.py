@@ -1,4 +1,4 @@
-"""The `sektorbro` command: serve, worker, migrate, directory import, keys, demo.
+"""The `sektorbro` command: serve, worker, migrate, directory import and secret, keys, demo.
 
 Each command reads the settings from the environment (SEKTORBRO_*), opens the database, and on
 the embedded SQLite default brings its schema up to date first, so a new user needs no extra
@@ -85,6 +85,12 @@ def _parser() -> argparse.ArgumentParser:
     import_cmd = directory_sub.add_parser("import", help="upsert organisations from a CSV file")
     import_cmd.add_argument("file", type=Path, help="CSV in the organisations-demo.csv format")
     import_cmd.set_defaults(run=_import_directory)
+    secret_cmd = directory_sub.add_parser(
+        "secret",
+        help="give an organisation a new push signing secret; it is printed on the last line",
+    )
+    secret_cmd.add_argument("gln", metavar="GLN")
+    secret_cmd.set_defaults(run=_rotate_signing_secret)
 
     keys = commands.add_parser("keys", help="API keys")
     keys_sub = keys.add_subparsers(required=True, metavar="ACTION")
@@ -229,6 +235,17 @@ def _import_directory(args: argparse.Namespace, settings: Settings) -> None:
         f"Imported {summary.created + summary.updated + summary.unchanged} organisations: "
         f"{summary.created} created, {summary.updated} updated, {summary.unchanged} unchanged."
     )
+
+
+def _rotate_signing_secret(args: argparse.Namespace, settings: Settings) -> None:
+    with _transaction(settings) as session:
+        secret = directory.rotate_signing_secret(session, gln=args.gln, now=SystemClock().now())
+    # Printed, never logged: stdout goes to the admin's terminal, logs go to shared systems.
+    print(
+        f"New signing secret for {args.gln}; the old one no longer verifies. It is shown only "
+        "now; give it to the receiver."
+    )
+    print(secret)
 
 
 def _create_key(args: argparse.Namespace, settings: Settings) -> None:

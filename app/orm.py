@@ -62,6 +62,10 @@ class Organisation(Base):
     identifier: Mapped[str] = mapped_column(String(17))
     accepts: Mapped[list[str]] = mapped_column(JSON)
     delivery: Mapped[str] = mapped_column(String(10))
+    endpoint_url: Mapped[str | None] = mapped_column(String(2000))
+    # In clear: the push worker needs it to sign (HMAC). Never answered by the API, logged or
+    # copied into a DirectoryEntry; see `has_signing_secret`.
+    signing_secret: Mapped[str | None] = mapped_column(String(100))
     street: Mapped[str | None] = mapped_column(String(35))
     postcode: Mapped[str | None] = mapped_column(String(9))
     district: Mapped[str | None] = mapped_column(String(35))
@@ -70,7 +74,17 @@ class Organisation(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
+    @property
+    def has_signing_secret(self) -> bool:
+        """Whether a signing secret is stored (what the API shows of it)."""
+        return self.signing_secret is not None
+
     __table_args__ = (
+        # A push receiver the worker cannot reach or sign for would only collect dead letters.
+        CheckConstraint(
+            "delivery <> 'push' OR (endpoint_url IS NOT NULL AND signing_secret IS NOT NULL)",
+            name="push_target",
+        ),
         # Routing needs exactly one receiving kommune per kommunekode (bopælskommune).
         Index(
             "uq_organisations_active_kommune",

@@ -77,6 +77,23 @@ def organisation_fields(**overrides: Any) -> dict[str, Any]:
     return fields
 
 
+# The example secret of the Standard Webhooks specification (24 bytes, its minimum).
+SIGNING_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+PUSH_ENDPOINT = "https://genoptraening.odense.dk/sektorbro"
+
+
+def push_fields(**overrides: Any) -> dict[str, Any]:
+    """Odense Kommune receiving by push: its endpoint and signing secret."""
+    return organisation_fields(
+        **{
+            "delivery": "push",
+            "endpoint_url": PUSH_ENDPOINT,
+            "signing_secret": SIGNING_SECRET,
+            **overrides,
+        }
+    )
+
+
 def hospital_fields(**overrides: Any) -> dict[str, Any]:
     """Odense Universitetshospital, orthopaedic department."""
     return organisation_fields(

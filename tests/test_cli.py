@@ -106,6 +106,72 @@ class TestDirectoryImport:
         assert "not UTF-8" in capsys.readouterr().err
 
 
+def stored_secret(url: str, gln: str) -> str | None:
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        secret = connection.scalar(
+            select(orm.Organisation.signing_secret).where(orm.Organisation.gln == gln)
+        )
+    engine.dispose()
+    return secret
+
+
+class TestDirectorySecret:
+    @pytest.fixture
+    def directory(
+        self, migrated_url: str, demo_file: Path, capsys: pytest.CaptureFixture[str]
+    ) -> str:
+        main(["directory", "import", str(demo_file)])
+        capsys.readouterr()
+        return migrated_url
+
+    def test_prints_the_new_secret_alone_on_the_last_line_and_stores_it(
+        self, directory: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        assert main(["directory", "secret", ODENSE_HOSPITAL]) == 0
+
+        secret = capsys.readouterr().out.splitlines()[-1]
+        assert secret.startswith("whsec_")
+        assert stored_secret(directory, ODENSE_HOSPITAL) == secret
+
+    def test_prints_the_secret_once_and_logs_it_nowhere(
+        self,
+        directory: str,
+        capsys: pytest.CaptureFixture[str],
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        main(["directory", "secret", ODENSE_HOSPITAL])
+
+        out, err = capsys.readouterr()
+        secret = out.splitlines()[-1]
+        assert out.count(secret) == 1
+        assert secret not in err
+        assert secret not in caplog.text
+
+    def test_a_rotation_replaces_the_old_secret(
+        self, directory: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        main(["directory", "secret", ODENSE_HOSPITAL])
+        old = capsys.readouterr().out.splitlines()[-1]
+
+        main(["directory", "secret", ODENSE_HOSPITAL])
+
+        new = capsys.readouterr().out.splitlines()[-1]
+        assert new != old
+        assert stored_secret(directory, ODENSE_HOSPITAL) == new
+
+    def test_an_organisation_not_in_the_directory_fails_naming_it(
+        self, directory: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        unknown = "5790000000005"
+
+        assert main(["directory", "secret", unknown]) == 1
+
+        out, err = capsys.readouterr()
+        assert unknown in err
+        assert "whsec_" not in out
+
+
 class TestKeys:
     def test_create_prints_the_key_alone_on_the_last_line_and_stores_only_its_hash(
         self, migrated_url: str, demo_file: Path, capsys: pytest.CaptureFixture[str]

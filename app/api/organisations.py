@@ -31,6 +31,13 @@ _ODENSE_KOMMUNE = {
     "district": "Odense C",
     "phone": "+4566131372",
 }
+_PUSH_KOMMUNE = {
+    **_ODENSE_KOMMUNE,
+    "delivery": "push",
+    "endpoint_url": "https://genoptraening.odense.dk/sektorbro",
+    # The example secret of the Standard Webhooks specification; never use it for real.
+    "signing_secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+}
 _GP_PRACTICE = {
     "kind": "almen_praksis",
     "name": "Lægerne i Hjallese",
@@ -106,6 +113,10 @@ def put_organisation(
         Body(
             openapi_examples={
                 "kommune": {"summary": "A kommune's training centre", "value": _ODENSE_KOMMUNE},
+                "push": {
+                    "summary": "A kommune receiving by push (signed POSTs to its endpoint)",
+                    "value": _PUSH_KOMMUNE,
+                },
                 "gp": {"summary": "A GP practice (XDIS91 only)", "value": _GP_PRACTICE},
             }
         ),
@@ -117,8 +128,10 @@ def put_organisation(
     """Creates the organisation (201) or replaces its entry (200). Keys with the scope
     `directory` only.
 
-    The body is the organisation as GET returns it, without the read-only `created_at` and
-    `updated_at`; `gln` may be left out (it is in the URL).
+    The body is the organisation as GET returns it, without the read-only `created_at`,
+    `updated_at` and `signing_secret_set`; `gln` may be left out (it is in the URL). The
+    write-only `signing_secret` is kept when left out. `delivery: push` needs an
+    `endpoint_url` and a signing secret, given here or stored before.
     """
     if body.gln is not None and body.gln != gln:
         raise ValidationFailed(

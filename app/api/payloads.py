@@ -83,7 +83,11 @@ class Problem(BaseModel):
 
 
 class OrganisationPut(OrganisationDetails):
-    """Body of PUT /v1/organisations/{gln}. `gln` may be repeated; it must match the path."""
+    """Body of PUT /v1/organisations/{gln}. `gln` may be repeated; it must match the path.
+
+    `signing_secret` is write-only: left out, the stored one is kept, so that an entry read
+    with GET can be changed and PUT back.
+    """
 
     gln: Gln | None = None
     # JSON's true or false only: lax mode would take 0, 1 and "yes" for a boolean.
@@ -103,6 +107,12 @@ class OrganisationOut(BaseModel):
     identifier: str = Field(examples=["461"])
     accepts: list[str] = Field(examples=[["GGOP", "XDIS91"]])
     delivery: str = Field(examples=["inbox"])
+    endpoint_url: str | None = Field(examples=[None])
+    # The secret itself is write-only: the API tells only whether one is stored.
+    signing_secret_set: bool = Field(
+        validation_alias="has_signing_secret",
+        description="Whether a signing secret is stored (push deliveries are signed with it).",
+    )
     street: str | None = Field(examples=["Flakhaven 2"])
     postcode: str | None = Field(examples=["5000"])
     district: str | None = Field(examples=["Odense C"])

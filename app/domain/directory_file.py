@@ -28,7 +28,9 @@ COLUMNS = (
     "district",
     "phone",
 )
-OPTIONAL_COLUMNS = ("unit", "active")
+# A push receiver's columns are optional, so files of inbox-only directories stay as they
+# are. An empty `signing_secret` cell keeps the stored secret (it is write-only, like the API's).
+OPTIONAL_COLUMNS = ("unit", "active", "endpoint_url", "signing_secret")
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, HttpUrl, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from app.domain.base import SektorbroModel
@@ -22,6 +22,7 @@ from app.domain.identifiers import (
     check_sygehusafdelingsnummer,
     check_ydernummer,
 )
+from app.domain.push_target import EndpointUrl, SigningSecret
 
 __all__ = [
     "DeliveryChannel",
@@ -56,8 +57,10 @@ class MessageFormat(StrEnum):
 
 
 class DeliveryChannel(StrEnum):
-    # Receivers poll their inbox. Push delivery comes with the delivery worker.
+    # Every receiver may poll its inbox; a push receiver also has its documents POSTed to its
+    # `endpoint_url`, signed with its signing secret (app/domain/push_target.py).
     INBOX = "inbox"
+    PUSH = "push"
 
 
 _IDENTIFIER_CHECKS: dict[IdentifierCode, Callable[[str], str]] = {
@@ -98,7 +101,22 @@ class OrganisationDetails(SektorbroModel):
         examples=[["GGOP", "XDIS91"]],
     )
     delivery: DeliveryChannel = Field(
-        default=DeliveryChannel.INBOX, description="How messages reach the organisation."
+        default=DeliveryChannel.INBOX,
+        description="How messages reach the organisation: `inbox` (it polls) or `push` (they "
+        "are POSTed to its `endpoint_url`; it may poll as well).",
+    )
+    endpoint_url: EndpointUrl | None = Field(
+        default=None,
+        validate_default=True,
+        description="Where push deliveries are POSTed. Required for `push`, not allowed for "
+        "`inbox`. https, or http only to 127.0.0.0/8 or ::1; no credentials, no fragment.",
+        examples=["https://genoptraening.odense.dk/sektorbro"],
+    )
+    signing_secret: SigningSecret | None = Field(
+        default=None,
+        description="Write-only. The Standard Webhooks secret push deliveries are signed "
+        "with: 'whsec_' and the base64 of 24-64 random bytes. Left out, the stored secret is "
+        "kept; a push organisation needs one (or `sektorbro directory secret GLN`).",
     )
     street: Name35 | None = Field(default=None, examples=["Flakhaven 2"])
     postcode: Annotated[str, Field(min_length=1, max_length=9)] | None = Field(
@@ -119,6 +137,25 @@ class OrganisationDetails(SektorbroModel):
             raise PydanticCustomError(
                 "kommune_needs_municipality_code",
                 "A kommune needs its municipality_code: plans are routed by it.",
+            )
+        return value
+
+    @field_validator("endpoint_url", mode="after")
+    @classmethod
+    def _endpoint_url_goes_with_push(
+        cls, value: HttpUrl | None, info: ValidationInfo
+    ) -> HttpUrl | None:
+        delivery = info.data.get("delivery")
+        if delivery == DeliveryChannel.PUSH and value is None:
+            raise PydanticCustomError(
+                "push_needs_endpoint_url",
+                "Push delivery needs the endpoint_url to POST messages to.",
+            )
+        if delivery == DeliveryChannel.INBOX and value is not None:
+            # Said loudly rather than ignored: an admin who sets a URL expects pushes to it.
+            raise PydanticCustomError(
+                "endpoint_url_needs_push",
+                "An endpoint_url is only used with delivery 'push'; remove it or set push.",
             )
         return value
 

@@ -1,4 +1,5 @@
-"""The organisation directory: look up, save one entry, import a whole file."""
+"""The organisation directory: look up, save one entry, import a whole file, rotate a push
+receiver's signing secret."""
 
 import base64
 import binascii
@@ -13,7 +14,8 @@ from sqlalchemy.orm import Session
 from app import orm
 from app.domain.directory_file import LineProblem, read_directory_file
 from app.domain.identifiers import check_gln
-from app.domain.organisation import Organisation, OrganisationKind
+from app.domain.organisation import DeliveryChannel, Organisation, OrganisationKind
+from app.domain.push_target import new_signing_secret
 from app.errors import Conflict, FieldError, NotFound, ValidationFailed
 from app.repositories import OrganisationRepository
 
@@ -23,6 +25,7 @@ __all__ = [
     "get_organisation",
     "import_directory",
     "list_organisations",
+    "rotate_signing_secret",
     "save_organisation",
 ]
 
@@ -95,7 +98,10 @@ def save_organisation(
     """Creates or updates a directory entry; returns it and whether it was created."""
     _check_kommune_is_free(session, [(None, organisation)])
     repository = OrganisationRepository(session)
-    outcome, row = _upsert(repository, repository.get(organisation.gln), organisation, now=now)
+    row = repository.get(organisation.gln)
+    if not _has_push_secret(row, organisation):
+        raise ValidationFailed([FieldError("signing_secret", _NEEDS_SECRET, _NEEDS_SECRET_TEXT)])
+    outcome, row = _upsert(repository, row, organisation, now=now)
     _flush_or_conflict(session)
     return row, outcome == "created"
 
@@ -108,6 +114,12 @@ def import_directory(session: Session, text: str, *, now: datetime) -> ImportSum
     _check_kommune_is_free(session, entries)
     repository = OrganisationRepository(session)
     existing = repository.get_many(org.gln for _, org in entries)
+    if lacking := [
+        LineProblem(line, "signing_secret", _NEEDS_SECRET, _NEEDS_SECRET_TEXT)
+        for line, org in entries
+        if not _has_push_secret(existing.get(org.gln), org)
+    ]:
+        raise DirectoryFileRejected(lacking)
     _release_moving_kommune_claims(existing, [org for _, org in entries])
     session.flush()
     outcomes = Counter(
@@ -116,6 +128,37 @@ def import_directory(session: Session, text: str, *, now: datetime) -> ImportSum
     _flush_or_conflict(session)
     return ImportSummary(
         created=outcomes["created"], updated=outcomes["updated"], unchanged=outcomes["unchanged"]
+    )
+
+
+def rotate_signing_secret(session: Session, *, gln: str, now: datetime) -> str:
+    """Gives the organisation a new signing secret and returns it; the old one stops working
+    at once. The caller shows it once and keeps it out of every log."""
+    row = get_organisation(session, gln=gln)
+    secret = new_signing_secret()
+    row.signing_secret = secret
+    row.updated_at = now
+    session.flush()
+    return secret
+
+
+_NEEDS_SECRET = "push_needs_signing_secret"
+_NEEDS_SECRET_TEXT = (
+    "Push delivery needs a signing_secret: set one here, or run "
+    "`sektorbro directory secret GLN` first and keep the secret it prints."
+)
+
+
+def _has_push_secret(row: orm.Organisation | None, organisation: Organisation) -> bool:
+    """False for a push organisation that neither brings a signing secret nor has one stored.
+
+    We never make one up on its behalf: a secret nobody was shown is of no use to the receiver,
+    and pushing unsigned (or verifiable by nobody) is what the signature exists to prevent.
+    """
+    return (
+        organisation.delivery != DeliveryChannel.PUSH
+        or organisation.signing_secret is not None
+        or (row is not None and row.signing_secret is not None)
     )
 
 
@@ -195,8 +238,11 @@ def _upsert(
     now: datetime,
 ) -> tuple[str, orm.Organisation]:
     """Writes the entry onto its row (new if None): "created", "updated" or "unchanged"."""
-    values = organisation.model_dump(mode="json", exclude={"gln", "active"})
+    values = organisation.model_dump(mode="json", exclude={"gln", "active", "signing_secret"})
     values["is_active"] = organisation.active
+    # Write-only: an entry without one keeps what is stored.
+    if organisation.signing_secret is not None:
+        values["signing_secret"] = organisation.signing_secret.get_secret_value()
     values["search_name"] = organisation.name.casefold()
     if row is None:
         row = orm.Organisation(gln=organisation.gln, created_at=now, updated_at=now, **values)

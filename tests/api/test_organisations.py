@@ -6,9 +6,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from stdnum import ean
 
+from app import orm
 from app.services.directory import save_organisation
 from tests.api.helpers import assert_problem, rules_by_field
 from tests.conftest import FROZEN_NOW
@@ -16,6 +18,8 @@ from tests.factories import (
     HJALLESE_GP,
     ODENSE_HOSPITAL,
     ODENSE_KOMMUNE,
+    PUSH_ENDPOINT,
+    SIGNING_SECRET,
     add_hospital,
     add_key,
     add_organisation,
@@ -24,6 +28,7 @@ from tests.factories import (
     hospital_fields,
     make_organisation,
     organisation_fields,
+    push_fields,
 )
 
 EARLIER = FROZEN_NOW - timedelta(days=30)
@@ -64,6 +69,13 @@ def put(client: TestClient, headers: dict[str, str], fields: dict[str, Any]) -> 
     return client.put(path(fields["gln"]), headers=headers, json=fields)
 
 
+def stored_secret(session: Session, gln: str) -> str | None:
+    """The signing secret in the database, where the push worker reads it."""
+    return session.scalar(
+        select(orm.Organisation.signing_secret).where(orm.Organisation.gln == gln)
+    )
+
+
 def glns(response: Any) -> list[str]:
     assert response.status_code == 200, response.text
     return [item["gln"] for item in response.json()["items"]]
@@ -72,7 +84,19 @@ def glns(response: Any) -> list[str]:
 def as_answered(fields: dict[str, Any], **overrides: Any) -> dict[str, Any]:
     """The entry as the API answers it after a save at FROZEN_NOW."""
     stamp = FROZEN_NOW.isoformat().replace("+00:00", "Z")
-    return {"active": True, "created_at": stamp, "updated_at": stamp, **fields, **overrides}
+    answered = {
+        "active": True,
+        "created_at": stamp,
+        "updated_at": stamp,
+        "endpoint_url": None,
+        "signing_secret_set": False,
+        **fields,
+        **overrides,
+    }
+    # Write-only: the answer says only whether one is stored.
+    if answered.pop("signing_secret", None) is not None:
+        answered["signing_secret_set"] = True
+    return answered
 
 
 class TestListing:
@@ -481,3 +505,167 @@ class TestPut:
         entry = put(client, admin_headers, organisation_fields()).json()
 
         assert datetime.fromisoformat(entry["updated_at"]) == EARLIER
+
+
+class TestPushTarget:
+    def test_a_push_organisation_is_saved_with_its_endpoint(
+        self, client: TestClient, admin_headers: dict[str, str]
+    ) -> None:
+        response = put(client, admin_headers, push_fields())
+
+        assert response.status_code == 201
+        assert response.json() == as_answered(push_fields())
+
+    def test_get_says_a_secret_is_set_and_never_shows_it(
+        self, client: TestClient, admin_headers: dict[str, str]
+    ) -> None:
+        put(client, admin_headers, push_fields())
+
+        response = client.get(path(ODENSE_KOMMUNE), headers=admin_headers)
+
+        assert response.json()["signing_secret_set"] is True
+        assert "signing_secret" not in response.json()
+        assert SIGNING_SECRET not in response.text
+
+    def test_neither_put_nor_the_listing_show_the_secret(
+        self, client: TestClient, admin_headers: dict[str, str]
+    ) -> None:
+        saved = put(client, admin_headers, push_fields())
+
+        listing = client.get("/v1/organisations", headers=admin_headers)
+
+        assert SIGNING_SECRET not in saved.text
+        assert SIGNING_SECRET not in listing.text
+        assert listing.json()["items"][0]["signing_secret_set"] is True
+
+    def test_an_inbox_organisation_has_no_secret_set(
+        self, client: TestClient, admin_headers: dict[str, str]
+    ) -> None:
+        response = put(client, admin_headers, organisation_fields())
+
+        assert response.json()["signing_secret_set"] is False
+
+    def test_the_secret_is_stored_for_the_worker(
+        self, client: TestClient, session: Session, admin_headers: dict[str, str]
+    ) -> None:
+        put(client, admin_headers, push_fields())
+
+        assert stored_secret(session, ODENSE_KOMMUNE) == SIGNING_SECRET
+
+    def test_a_put_without_the_secret_keeps_the_stored_one(
+        self, client: TestClient, session: Session, admin_headers: dict[str, str]
+    ) -> None:
+        put(client, admin_headers, push_fields())
+        entry = client.get(path(ODENSE_KOMMUNE), headers=admin_headers).json()
+        read_only = {"created_at", "updated_at", "signing_secret_set"}
+        read_back = {k: v for k, v in entry.items() if k not in read_only}
+
+        response = put(client, admin_headers, {**read_back, "phone": "+4565511111"})
+
+        assert response.status_code == 200
+        assert response.json()["signing_secret_set"] is True
+        assert stored_secret(session, ODENSE_KOMMUNE) == SIGNING_SECRET
+
+    def test_a_put_with_a_new_secret_replaces_the_stored_one(
+        self, client: TestClient, session: Session, admin_headers: dict[str, str]
+    ) -> None:
+        put(client, admin_headers, push_fields())
+        rotated = "whsec_" + "A" * 44
+
+        put(client, admin_headers, push_fields(signing_secret=rotated))
+
+        assert stored_secret(session, ODENSE_KOMMUNE) == rotated
+
+    def test_push_without_a_secret_stored_or_given_is_a_422_naming_signing_secret(
+        self, client: TestClient, admin_headers: dict[str, str]
+    ) -> None:
+        response = put(client, admin_headers, push_fields(signing_secret=None))
+
+        problem = assert_problem(response, 422, "validation_failed")
+        assert rules_by_field(problem) == {"signing_secret": "push_needs_signing_secret"}
+
+    def test_a_refused_push_organisation_is_not_stored(
+        self, client: TestClient, admin_headers: dict[str, str]
+    ) -> None:
+        put(client, admin_headers, push_fields(signing_secret=None))
+
+        assert client.get(path(ODENSE_KOMMUNE), headers=admin_headers).status_code == 404
+
+    def test_an_inbox_organisation_given_a_secret_keeps_it_for_a_later_switch_to_push(
+        self, client: TestClient, admin_headers: dict[str, str]
+    ) -> None:
+        put(client, admin_headers, organisation_fields(signing_secret=SIGNING_SECRET))
+
+        response = put(client, admin_headers, push_fields(signing_secret=None))
+
+        assert response.status_code == 200
+        assert response.json()["delivery"] == "push"
+
+    def test_push_without_an_endpoint_url_is_a_422_naming_endpoint_url(
+        self, client: TestClient, admin_headers: dict[str, str]
+    ) -> None:
+        response = put(client, admin_headers, push_fields(endpoint_url=None))
+
+        problem = assert_problem(response, 422, "validation_failed")
+        assert rules_by_field(problem) == {"endpoint_url": "push_needs_endpoint_url"}
+
+    def test_an_endpoint_url_on_an_inbox_organisation_is_a_422_naming_endpoint_url(
+        self, client: TestClient, admin_headers: dict[str, str]
+    ) -> None:
+        response = put(client, admin_headers, organisation_fields(endpoint_url=PUSH_ENDPOINT))
+
+        problem = assert_problem(response, 422, "validation_failed")
+        assert rules_by_field(problem) == {"endpoint_url": "endpoint_url_needs_push"}
+
+    @pytest.mark.parametrize(
+        ("url", "rule"),
+        [
+            ("http://genoptraening.odense.dk/sektorbro", "endpoint_url_not_https"),
+            ("http://localhost:8080/push", "endpoint_url_not_https"),
+            ("ftp://genoptraening.odense.dk/in", "url_scheme"),
+            ("https://user:pw@genoptraening.odense.dk/in", "endpoint_url_credentials"),
+            ("https://genoptraening.odense.dk/in#top", "endpoint_url_fragment"),
+            ("https://genoptraening.odense.dk/" + "a" * 2000, "endpoint_url_too_long"),
+            ("genoptraening at odense", "url_parsing"),
+        ],
+    )
+    def test_a_bad_endpoint_url_is_a_422_naming_endpoint_url_and_the_rule(
+        self, client: TestClient, admin_headers: dict[str, str], url: str, rule: str
+    ) -> None:
+        response = put(client, admin_headers, push_fields(endpoint_url=url))
+
+        problem = assert_problem(response, 422, "validation_failed")
+        assert rules_by_field(problem) == {"endpoint_url": rule}
+        assert problem["errors"][0]["message"]
+
+    @pytest.mark.parametrize(
+        "url", ["http://127.0.0.1:8080/push", "http://127.0.0.2/push", "http://[::1]:8080/push"]
+    )
+    def test_http_to_a_loopback_address_is_accepted(
+        self, client: TestClient, admin_headers: dict[str, str], url: str
+    ) -> None:
+        response = put(client, admin_headers, push_fields(endpoint_url=url))
+
+        assert response.status_code == 201
+        assert response.json()["endpoint_url"] == url
+
+    def test_a_badly_formed_secret_is_a_422_that_does_not_repeat_it(
+        self, client: TestClient, admin_headers: dict[str, str]
+    ) -> None:
+        almost = SIGNING_SECRET[:-4]
+
+        response = put(client, admin_headers, push_fields(signing_secret=almost))
+
+        problem = assert_problem(response, 422, "validation_failed")
+        assert rules_by_field(problem) == {"signing_secret": "signing_secret_format"}
+        assert almost not in response.text
+
+    def test_an_organisation_key_cannot_set_an_endpoint(
+        self, client: TestClient, session: Session
+    ) -> None:
+        add_organisation(session)
+        headers = bearer(add_key(session, gln=ODENSE_KOMMUNE))
+
+        response = put(client, headers, push_fields())
+
+        assert response.status_code == 403

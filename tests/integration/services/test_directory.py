@@ -1,13 +1,18 @@
 """The directory service on both databases: import a file, save one entry, list and page."""
 
 import base64
+import csv
+import io
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import orm
+from app.domain.directory_file import COLUMNS
 from app.domain.organisation import OrganisationKind
 from app.errors import Conflict, FieldError, NotFound, ValidationFailed
 from app.services.directory import (
@@ -16,6 +21,7 @@ from app.services.directory import (
     get_organisation,
     import_directory,
     list_organisations,
+    rotate_signing_secret,
     save_organisation,
 )
 from tests.conftest import FROZEN_NOW
@@ -26,10 +32,14 @@ from tests.factories import (
     ISHOEJ_GP,
     ISHOEJ_KOMMUNE,
     ODENSE_KOMMUNE,
+    PUSH_ENDPOINT,
+    SIGNING_SECRET,
     add_hospital,
     add_organisation,
     demo_directory_text,
+    hospital_fields,
     make_organisation,
+    push_fields,
 )
 
 LATER = FROZEN_NOW + timedelta(days=1)
@@ -451,3 +461,99 @@ class TestListOrganisations:
         assert caught.value.errors == [
             FieldError("cursor", "cursor_invalid", "Use the next_cursor of the previous page.")
         ]
+
+
+def push_file(*rows: dict[str, Any]) -> str:
+    """A directory file with the push columns, one line per row."""
+    columns = (*COLUMNS, "endpoint_url", "signing_secret")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        cells = (row.get(column) for column in columns)
+        writer.writerow(
+            ";".join(cell) if isinstance(cell, list) else "" if cell is None else str(cell)
+            for cell in cells
+        )
+    return buffer.getvalue()
+
+
+def stored_secret(session: Session, gln: str) -> str | None:
+    return session.scalar(
+        select(orm.Organisation.signing_secret).where(orm.Organisation.gln == gln)
+    )
+
+
+class TestImportDirectoryPushTargets:
+    def test_stores_the_endpoint_and_the_secret(self, session: Session) -> None:
+        import_directory(session, push_file(push_fields()), now=FROZEN_NOW)
+
+        row = get_organisation(session, gln=ODENSE_KOMMUNE)
+        assert (row.delivery, row.endpoint_url) == ("push", PUSH_ENDPOINT)
+        assert stored_secret(session, ODENSE_KOMMUNE) == SIGNING_SECRET
+
+    def test_an_empty_secret_cell_keeps_the_stored_secret(self, session: Session) -> None:
+        import_directory(session, push_file(push_fields()), now=FROZEN_NOW)
+
+        summary = import_directory(session, push_file(push_fields(signing_secret=None)), now=LATER)
+
+        assert summary == ImportSummary(created=0, updated=0, unchanged=1)
+        assert stored_secret(session, ODENSE_KOMMUNE) == SIGNING_SECRET
+
+    def test_refuses_push_without_a_secret_given_or_stored_naming_the_line(
+        self, session: Session
+    ) -> None:
+        text = push_file(hospital_fields(), push_fields(signing_secret=None))
+
+        with pytest.raises(DirectoryFileRejected) as caught:
+            import_directory(session, text, now=FROZEN_NOW)
+
+        assert [(p.line, p.column, p.rule) for p in caught.value.problems] == [
+            (3, "signing_secret", "push_needs_signing_secret")
+        ]
+        assert count_organisations(session) == 0
+
+
+class TestRotateSigningSecret:
+    def test_stores_a_new_secret_and_returns_it(self, session: Session) -> None:
+        add_organisation(session, **push_fields())
+
+        secret = rotate_signing_secret(session, gln=ODENSE_KOMMUNE, now=LATER)
+
+        assert secret != SIGNING_SECRET
+        assert stored_secret(session, ODENSE_KOMMUNE) == secret
+
+    def test_stamps_updated_at(self, session: Session) -> None:
+        add_organisation(session, **push_fields())
+
+        rotate_signing_secret(session, gln=ODENSE_KOMMUNE, now=LATER)
+
+        assert get_organisation(session, gln=ODENSE_KOMMUNE).updated_at == LATER
+
+    def test_gives_an_inbox_organisation_a_secret_for_a_later_switch_to_push(
+        self, session: Session
+    ) -> None:
+        add_organisation(session)
+
+        secret = rotate_signing_secret(session, gln=ODENSE_KOMMUNE, now=LATER)
+
+        assert stored_secret(session, ODENSE_KOMMUNE) == secret
+        assert get_organisation(session, gln=ODENSE_KOMMUNE).delivery == "inbox"
+
+    def test_raises_not_found_for_an_unknown_gln(self, session: Session) -> None:
+        with pytest.raises(NotFound):
+            rotate_signing_secret(session, gln=ODENSE_KOMMUNE, now=LATER)
+
+
+class TestPushTargetConstraint:
+    def test_the_database_refuses_a_push_organisation_without_a_secret(
+        self, session: Session
+    ) -> None:
+        # The service checks first (push_needs_signing_secret); the CHECK keeps any other
+        # writer from leaving the worker a receiver it cannot sign for.
+        row = add_organisation(session, **push_fields())
+
+        row.signing_secret = None
+
+        with pytest.raises(IntegrityError), session.begin_nested():
+            session.flush()

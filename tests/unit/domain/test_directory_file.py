@@ -14,10 +14,13 @@ from tests.factories import (
     ISHOEJ_KOMMUNE,
     ODENSE_HOSPITAL,
     ODENSE_KOMMUNE,
+    PUSH_ENDPOINT,
+    SIGNING_SECRET,
     demo_directory_text,
     gp_fields,
     hospital_fields,
     organisation_fields,
+    push_fields,
 )
 
 # The header of the shipped demo file, spelled out: it is the file format.
@@ -293,3 +296,55 @@ class TestReadDirectoryFile:
         _, problems = read_directory_file(text)
 
         assert where(problems) == [(2, "gln", "gln_check_digit")]
+
+
+PUSH_COLUMNS = (*COLUMNS, "endpoint_url", "signing_secret")
+
+
+class TestReadDirectoryFilePushColumns:
+    def test_reads_a_push_organisation_with_its_endpoint_and_secret(self) -> None:
+        text = directory_file(push_fields(), columns=PUSH_COLUMNS)
+
+        organisations, problems = read_directory_file(text)
+
+        assert problems == []
+        [(_, organisation)] = organisations
+        assert organisation.delivery == DeliveryChannel.PUSH
+        assert str(organisation.endpoint_url) == PUSH_ENDPOINT
+        assert organisation.signing_secret is not None
+        assert organisation.signing_secret.get_secret_value() == SIGNING_SECRET
+
+    def test_reads_an_empty_secret_cell_as_not_given(self) -> None:
+        text = directory_file(push_fields(signing_secret=None), columns=PUSH_COLUMNS)
+
+        [(_, organisation)], _ = read_directory_file(text)
+
+        assert organisation.signing_secret is None
+
+    def test_reports_a_bad_endpoint_url_at_its_line_and_column(self) -> None:
+        text = directory_file(
+            hospital_fields(),
+            push_fields(endpoint_url="http://genoptraening.odense.dk/in"),
+            columns=PUSH_COLUMNS,
+        )
+
+        organisations, problems = read_directory_file(text)
+
+        assert organisations == []
+        assert where(problems) == [(3, "endpoint_url", "endpoint_url_not_https")]
+
+    def test_reports_push_without_an_endpoint_url(self) -> None:
+        text = directory_file(push_fields(endpoint_url=None), columns=PUSH_COLUMNS)
+
+        _, problems = read_directory_file(text)
+
+        assert where(problems) == [(2, "endpoint_url", "push_needs_endpoint_url")]
+
+    def test_reports_a_bad_secret_without_repeating_it(self) -> None:
+        almost = SIGNING_SECRET[:-4]
+        text = directory_file(push_fields(signing_secret=almost), columns=PUSH_COLUMNS)
+
+        _, problems = read_directory_file(text)
+
+        assert where(problems) == [(2, "signing_secret", "signing_secret_format")]
+        assert almost not in problems[0].message

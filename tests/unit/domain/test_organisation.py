@@ -14,10 +14,13 @@ from app.domain.organisation import (
 )
 from tests.factories import (
     ODENSE_KOMMUNE,
+    PUSH_ENDPOINT,
+    SIGNING_SECRET,
     gp_fields,
     hospital_fields,
     make_organisation,
     organisation_fields,
+    push_fields,
 )
 
 Loc = tuple[str | int, ...]
@@ -163,8 +166,36 @@ class TestOrganisationDelivery:
 
         assert Organisation.model_validate(fields).delivery == DeliveryChannel.INBOX
 
-    def test_rejects_push_delivery_until_it_exists(self) -> None:
-        assert broken_rules(organisation_fields(delivery="push")) == [(("delivery",), "enum")]
+    def test_push_with_an_endpoint_and_a_secret_is_valid(self) -> None:
+        organisation = Organisation.model_validate(push_fields())
+
+        assert organisation.delivery == DeliveryChannel.PUSH
+        assert str(organisation.endpoint_url) == PUSH_ENDPOINT
+
+    def test_push_may_leave_the_secret_out(self) -> None:
+        # Whether one is stored already is the directory's to judge (app/services/directory.py).
+        organisation = Organisation.model_validate(push_fields(signing_secret=None))
+
+        assert organisation.signing_secret is None
+
+    def test_push_needs_an_endpoint_url(self) -> None:
+        assert broken_rules(push_fields(endpoint_url=None)) == [
+            (("endpoint_url",), "push_needs_endpoint_url")
+        ]
+
+    def test_an_endpoint_url_without_push_is_rejected(self) -> None:
+        assert broken_rules(organisation_fields(endpoint_url=PUSH_ENDPOINT)) == [
+            (("endpoint_url",), "endpoint_url_needs_push")
+        ]
+
+    def test_an_unknown_channel_is_rejected(self) -> None:
+        assert broken_rules(organisation_fields(delivery="fax")) == [(("delivery",), "enum")]
+
+    def test_the_secret_does_not_show_in_the_repr(self) -> None:
+        organisation = Organisation.model_validate(push_fields())
+
+        assert SIGNING_SECRET not in repr(organisation)
+        assert SIGNING_SECRET not in organisation.model_dump_json()
 
 
 class TestOrganisationTextLimits:
